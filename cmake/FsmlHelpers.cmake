@@ -1,0 +1,32 @@
+# Warnings, sanitizers and the test helper shared by every target of ours.
+
+function(fsml_target_defaults target)
+  target_compile_features(${target} PUBLIC cxx_std_20)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wno-missing-field-initializers)
+  if(FSML_SANITIZE)
+    target_compile_options(${target} PUBLIC -fsanitize=address,undefined -fno-omit-frame-pointer)
+    target_link_options(${target} PUBLIC -fsanitize=address,undefined)
+  endif()
+  if(FSML_FUZZ)
+    target_compile_options(${target} PUBLIC -fsanitize=fuzzer-no-link,address,undefined)
+    target_link_options(${target} PUBLIC -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+# fsml_add_library(name SOURCES ... )
+function(fsml_add_library name)
+  add_library(${name} STATIC ${ARGN})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  fsml_target_defaults(${name})
+endfunction()
+
+# fsml_add_test(name LABEL unit|integration|e2e SOURCES ... LIBS ...)
+function(fsml_add_test name)
+  cmake_parse_arguments(T "" "LABEL" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  fsml_target_defaults(${name})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
+  gtest_discover_tests(${name} PROPERTIES LABELS ${T_LABEL}
+                       ENVIRONMENT "FSML_TEST_DATA=${PROJECT_SOURCE_DIR}/tests/data;FSML_BIN=$<TARGET_FILE:fsml>"
+                       DISCOVERY_TIMEOUT 60)
+endfunction()

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every Debian package fsml's build, tests, benchmarks and quickstart
+# need, then builds fsml into build/. Idempotent: a second run installs
+# nothing new and rebuilds only what changed.
+#
+#   scripts/setup.sh            install + build
+#   FSML_BUILD_DIR=dir          build somewhere else (default: build)
+#   FSML_SKIP_INSTALL=1         build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev
+  # libraries
+  libssl-dev libsqlite3-dev zlib1g-dev nlohmann-json3-dev libtomlplusplus-dev libexpected-dev
+  libfmt-dev libspdlog-dev libcli11-dev libstb-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev sqlite3 hyperfine time python3
+  # the public benchmark data set
+  dataset-fashion-mnist
+)
+
+if [[ "${FSML_SKIP_INSTALL:-0}" != 1 ]]; then
+  missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+BUILD_DIR=${FSML_BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${FSML_CMAKE_ARGS:-} > /dev/null
+cmake --build "$BUILD_DIR"
+echo "setup: built $BUILD_DIR/src/fsml"

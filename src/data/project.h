@@ -1,0 +1,89 @@
+// Projects: one labeling and modeling problem each (task type, label set,
+// guidelines, split rule), and their statistics.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "data/split.h"
+#include "store/meta_store.h"
+
+namespace fsml {
+
+enum class TaskType { kImageClassification, kTextClassification };
+std::string_view TaskTypeName(TaskType t);
+Result<TaskType> ParseTaskType(std::string_view name);
+
+struct Label {
+  int64_t id = 0;
+  std::string name;
+};
+
+struct Project {
+  int64_t id = 0;
+  std::string name;
+  TaskType type = TaskType::kImageClassification;
+  std::vector<Label> labels;  // in display order
+  std::string guidelines;     // Markdown
+  std::string split_salt;
+  SplitRatios ratios;
+  std::string created_at;
+  std::string created_by;
+
+  const Label* FindLabel(std::string_view name) const;
+  const Label* FindLabelById(int64_t id) const;
+  std::string LabelList() const;  // "shirt, sneaker, bag"
+};
+
+struct ProjectSpec {
+  std::string name;
+  TaskType type = TaskType::kImageClassification;
+  std::vector<std::string> labels;
+  std::string guidelines;
+  SplitRatios ratios;
+};
+
+// Project names: 1-64 of [a-z0-9._-], starting with a letter or digit.
+Status ValidateProjectName(std::string_view name);
+// Label names: 1-64 bytes of UTF-8, no control characters, none of \ , @,
+// not "." or "..", no leading or trailing space. "/" is allowed (Fashion-MNIST
+// has "T-shirt/top"); folder names escape it (LabelToFolderName).
+Status ValidateLabelName(std::string_view name);
+// A label as a single path component: "%" -> "%25", "/" -> "%2F".
+std::string LabelToFolderName(std::string_view label);
+// The inverse; other "%" sequences are kept as they are.
+std::string FolderNameToLabel(std::string_view folder);
+// "a,b,c" -> {"a","b","c"}, validated, no duplicates.
+Result<std::vector<std::string>> ParseLabelList(std::string_view text);
+
+Result<Project> CreateProject(MetaStore& meta, const ProjectSpec& spec, const std::string& author);
+Result<Project> GetProject(MetaStore& meta, std::string_view name);
+Result<std::vector<Project>> ListProjects(MetaStore& meta);
+
+// Replaces the label set with `labels` (in that order): new names are added,
+// missing ones removed. A label that any annotation uses cannot be removed:
+// FailedPrecondition names it and its annotation count.
+Status SetLabels(MetaStore& meta, Project& project, const std::vector<std::string>& labels);
+// Renames a label; annotations keep pointing at it.
+Status RenameLabel(MetaStore& meta, Project& project, std::string_view from, std::string_view to);
+Status SetGuidelines(MetaStore& meta, Project& project, const std::string& markdown);
+
+struct ProjectStats {
+  uint64_t items = 0;
+  uint64_t labeled = 0;
+  uint64_t annotations = 0;
+  uint64_t versions = 0;
+  std::map<std::string, uint64_t> per_split;               // all items
+  std::map<std::string, std::map<std::string, uint64_t>> per_label_split;  // labeled items
+};
+Result<ProjectStats> GetProjectStats(MetaStore& meta, const Project& project);
+
+nlohmann::json ProjectToJson(const Project& p, const ProjectStats* stats);
+
+}  // namespace fsml

@@ -1,0 +1,65 @@
+#include "data/workspace.h"
+
+#include <cstdlib>
+
+#include "core/log.h"
+
+namespace fsml {
+
+Result<std::unique_ptr<Workspace>> Workspace::Init(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::exists(dir / kConfigFileName, ec))
+    return Err(AlreadyExists(fs::absolute(dir).string() + " is already an fsml workspace"));
+  FSML_RETURN_IF_ERROR(MakeDirs(dir / ".fsml"));
+  FSML_RETURN_IF_ERROR(WriteFileAtomic(dir / ".fsml" / ".gitignore", "*\n"));
+  FSML_RETURN_IF_ERROR(WriteFileAtomic(dir / kConfigFileName, Config::DefaultToml()));
+  return Open(dir);
+}
+
+Result<std::unique_ptr<Workspace>> Workspace::Open(const fs::path& root) {
+  auto ws = std::unique_ptr<Workspace>(new Workspace());
+  std::error_code ec;
+  ws->root_ = fs::canonical(root, ec);
+  if (ec) return Err(NotFound("workspace " + root.string() + ": " + ec.message()));
+  FSML_ASSIGN_OR_RETURN(ws->config_, Config::Load((ws->root_ / kConfigFileName).string()));
+  log::SetLevel(ws->config_.Get("log.level"));
+  FSML_ASSIGN_OR_RETURN(ws->meta_, OpenMetaStore(ws->config_.Get("store.meta"), ws->root_.string()));
+  const std::string& small = ws->config_.Get("store.small_object_bytes");
+  uint64_t small_bytes = 0;
+  try {
+    small_bytes = std::stoull(small);
+  } catch (...) {
+    return Err(InvalidArgument("store.small_object_bytes '" + small + "' is not a whole number"));
+  }
+  FSML_ASSIGN_OR_RETURN(ws->blobs_,
+                        OpenBlobStore(ws->config_.Get("store.blobs"), ws->root_.string(), small_bytes));
+  return ws;
+}
+
+Result<fs::path> Workspace::Locate(const std::optional<fs::path>& explicit_root) {
+  std::error_code ec;
+  if (explicit_root) {
+    if (!fs::exists(*explicit_root / kConfigFileName, ec))
+      return Err(NotFound(explicit_root->string() + " is not an fsml workspace (no fsml.toml)"));
+    return *explicit_root;
+  }
+  if (const char* env = std::getenv("FSML_WORKSPACE"); env && *env) {
+    if (!fs::exists(fs::path(env) / kConfigFileName, ec))
+      return Err(NotFound(std::string("FSML_WORKSPACE=") + env + " is not an fsml workspace (no fsml.toml)"));
+    return fs::path(env);
+  }
+  fs::path dir = fs::current_path(ec);
+  while (!dir.empty()) {
+    if (fs::exists(dir / kConfigFileName, ec)) return dir;
+    if (dir == dir.parent_path()) break;
+    dir = dir.parent_path();
+  }
+  return Err(NotFound("not in an fsml workspace (no fsml.toml here or above); run 'fsml init' or pass --workspace"));
+}
+
+std::string Workspace::user() const {
+  const std::string& configured = config_.Get("user.name");
+  return configured.empty() ? CurrentUser() : configured;
+}
+
+}  // namespace fsml

@@ -1,0 +1,44 @@
+// A workspace: a folder holding fsml.toml (like a git repository) and the
+// stores its configuration names (by default under .fsml/).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/config.h"
+#include "core/fs.h"
+#include "store/blob_store.h"
+#include "store/meta_store.h"
+
+namespace fsml {
+
+inline constexpr const char* kConfigFileName = "fsml.toml";
+
+class Workspace {
+ public:
+  // Creates fsml.toml and .fsml/ in `dir` (made if missing) and opens it.
+  // AlreadyExists when `dir` already holds a workspace.
+  static Result<std::unique_ptr<Workspace>> Init(const fs::path& dir);
+  // Opens the workspace whose root is `root`.
+  static Result<std::unique_ptr<Workspace>> Open(const fs::path& root);
+  // The root to use: `explicit_root` if given, else $FSML_WORKSPACE, else the
+  // nearest folder at or above the current one holding fsml.toml.
+  static Result<fs::path> Locate(const std::optional<fs::path>& explicit_root);
+
+  const fs::path& root() const { return root_; }
+  const Config& config() const { return config_; }
+  MetaStore& meta() { return *meta_; }
+  BlobStore& blobs() { return *blobs_; }
+  // The author recorded on annotations and versions.
+  std::string user() const;
+
+ private:
+  Workspace() = default;
+  fs::path root_;
+  Config config_;
+  std::unique_ptr<MetaStore> meta_;
+  std::unique_ptr<BlobStore> blobs_;
+};
+
+}  // namespace fsml

@@ -1,0 +1,50 @@
+// BlobStore: immutable content-addressed objects, keyed by the SHA-256 hex of
+// their bytes. Keys are always hashes, never user-supplied paths.
+//
+// Thread safety: every method may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/fs.h"
+#include "core/status.h"
+
+namespace fsml {
+
+class BlobStore {
+ public:
+  virtual ~BlobStore() = default;
+
+  // Stores `bytes`; returns their key. Durable when it returns.
+  virtual Result<std::string> Put(std::string_view bytes) = 0;
+  // Stores many objects with one durability barrier; returns their keys in
+  // order. On error some may have been stored (objects are immutable and
+  // unreferenced ones are harmless).
+  virtual Result<std::vector<std::string>> PutMany(std::span<const std::string_view> blobs) = 0;
+  // Streams a file in; returns its key.
+  virtual Result<std::string> PutFile(const fs::path& path) = 0;
+
+  // Returns the bytes. NotFound names the key; Corruption when `verify` and
+  // the bytes do not hash to the key.
+  virtual Result<std::string> Get(std::string_view key, bool verify = true) = 0;
+  virtual Result<bool> Exists(std::string_view key) = 0;
+  // Calls `fn(key, size)` for every object, in no particular order.
+  virtual Status ForEach(const std::function<Status(std::string_view key, uint64_t size)>& fn) = 0;
+  // A short description for messages: "file:///path/.fsml/objects".
+  virtual std::string Describe() const = 0;
+};
+
+// Opens the store a URL names:
+//   file://PATH   a local store (PATH relative to `base_dir` unless absolute);
+//                 objects up to `small_object_bytes` are packed in an SQLite
+//                 database, larger ones are files sharded by key prefix.
+Result<std::unique_ptr<BlobStore>> OpenBlobStore(std::string_view url, const std::string& base_dir,
+                                                 uint64_t small_object_bytes);
+
+}  // namespace fsml
