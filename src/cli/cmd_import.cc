@@ -44,7 +44,10 @@ Status ImportAndReport(Workspace& ws, const ImportRequest& req) {
     FSML_ASSIGN_OR_RETURN(opt.label_names, ParseLabelList(req.label_names));
   }
 
+  if (opt.format == ImportFormat::kIdx && opt.label_names.empty())
+    return InvalidArgument("--format idx needs --label-names (names for label values 0, 1, ...)");
   auto project = GetProject(ws.meta(), req.project);
+  bool created = false;
   if (!project && project.error().code() == Code::kNotFound &&
       (opt.format == ImportFormat::kFashionMnist || (opt.format == ImportFormat::kIdx && !opt.label_names.empty()))) {
     ProjectSpec spec;
@@ -55,7 +58,7 @@ Status ImportAndReport(Workspace& ws, const ImportRequest& req) {
     // is carved out for validation.
     spec.ratios = SplitRatios{900, 100, 0};
     project = CreateProject(ws.meta(), spec, ws.user());
-    if (project) std::cout << "created project '" << spec.name << "' with labels " << project->LabelList() << "\n";
+    created = project.has_value();
   }
   if (!project) {
     if (project.error().code() == Code::kNotFound)
@@ -63,7 +66,14 @@ Status ImportAndReport(Workspace& ws, const ImportRequest& req) {
                       " --type image-classification|text-classification --labels a,b,c");
     return project.error();
   }
-  FSML_ASSIGN_OR_RETURN(ImportSummary sum, ImportItems(ws, *project, source, opt));
+  auto imported = ImportItems(ws, *project, source, opt);
+  if (!imported) {
+    // A failed import leaves the workspace as it was: no project made for it.
+    if (created) DeleteEmptyProject(ws.meta(), *project).IgnoreError();
+    return imported.error();
+  }
+  const ImportSummary& sum = *imported;
+  if (created) std::cout << "created project '" << project->name << "' with labels " << project->LabelList() << "\n";
   std::cout << "imported " << WithThousands(sum.records) << " records from " << source.string() << " into '"
             << project->name << "' in " << std::fixed << std::setprecision(1) << sum.seconds << " s: "
             << WithThousands(sum.added) << " new";

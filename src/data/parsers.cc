@@ -64,9 +64,12 @@ Result<IdxArray> ParseIdx(std::string_view b, std::string_view name) {
   };
   if (b.size() < 4) return bad("too short for an IDX header (" + std::to_string(b.size()) + " bytes)");
   if (b[0] != 0 || b[1] != 0) return bad("not an IDX file (bad magic)");
-  if (static_cast<uint8_t>(b[2]) != 0x08)
-    return bad("IDX data type 0x" + std::to_string(static_cast<uint8_t>(b[2])) +
+  if (static_cast<uint8_t>(b[2]) != 0x08) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    auto type = static_cast<uint8_t>(b[2]);
+    return bad(std::string("IDX data type 0x") + kHex[type >> 4] + kHex[type & 0xf] +
                " is not supported (only unsigned bytes, 0x08)");
+  }
   int ndims = static_cast<uint8_t>(b[3]);
   if (ndims < 1 || ndims > 4) return bad("IDX rank " + std::to_string(ndims) + " is not 1 to 4");
   size_t header = 4 + 4 * static_cast<size_t>(ndims);

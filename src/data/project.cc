@@ -226,6 +226,19 @@ Status RenameLabel(MetaStore& meta, Project& project, std::string_view from, std
   return LoadLabels(meta, project);
 }
 
+Status DeleteEmptyProject(MetaStore& meta, const Project& project) {
+  return meta.Transaction([&]() -> Status {
+    for (const char* table : {"project_items", "imports", "dataset_versions", "annotations"}) {
+      FSML_ASSIGN_OR_RETURN(auto n, meta.QueryInt(std::string("SELECT COUNT(*) FROM ") + table + " WHERE project_id = ?",
+                                                  {project.id}));
+      if (n.value_or(0) > 0)
+        return FailedPrecondition("project '" + project.name + "' is not empty (" + table + ")");
+    }
+    FSML_RETURN_IF_ERROR(meta.Exec("DELETE FROM labels WHERE project_id = ?", {project.id}));
+    return meta.Exec("DELETE FROM projects WHERE id = ?", {project.id});
+  });
+}
+
 Status SetGuidelines(MetaStore& meta, Project& project, const std::string& markdown) {
   if (markdown.size() > (1 << 20)) return InvalidArgument("guidelines larger than 1 MiB");
   if (!IsValidUtf8(markdown)) return InvalidArgument("guidelines are not valid UTF-8");

@@ -72,6 +72,9 @@ Result<std::vector<Project>> ListProjects(MetaStore& meta);
 Status SetLabels(MetaStore& meta, Project& project, const std::vector<std::string>& labels);
 // Renames a label; annotations keep pointing at it.
 Status RenameLabel(MetaStore& meta, Project& project, std::string_view from, std::string_view to);
+// Deletes a project that has no items, imports or versions (one made for an
+// import that then failed). FailedPrecondition otherwise.
+Status DeleteEmptyProject(MetaStore& meta, const Project& project);
 Status SetGuidelines(MetaStore& meta, Project& project, const std::string& markdown);
 
 struct ProjectStats {

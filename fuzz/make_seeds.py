@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Writes the fuzzers' seed corpora under fuzz/corpus/<target>/.
+
+Deterministic (gzip mtime 0, fixed bytes), so rerunning it changes nothing.
+Each seed is a small valid or near-valid input; files named regress-* are
+inputs that once broke an invariant and are kept by hand, not written here.
+
+    python3 fuzz/make_seeds.py
+"""
+import gzip
+import hashlib
+import os
+import struct
+import zlib
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def write(target, name, data):
+    if isinstance(data, str):
+        data = data.encode()
+    d = os.path.join(ROOT, target)
+    os.makedirs(d, exist_ok=True)
+    assert len(data) <= 512, (target, name, len(data))
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def gz(data):
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+# IDX: magic 0 0, type 0x08 (unsigned byte), rank, big-endian u32 dims, data.
+def idx(dims, data=None, dtype=0x08):
+    body = bytes([0, 0, dtype, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims)
+    if data is None:
+        n = 1
+        for d in dims:
+            n *= d
+        data = bytes(i % 251 for i in range(n))
+    return body + data
+
+
+def idx_seeds():
+    labels = idx([10], bytes(range(10)))
+    images = idx([2, 4, 4])
+    write("fuzz_idx", "labels-1d.idx", labels)
+    write("fuzz_idx", "images-3d.idx", images)
+    write("fuzz_idx", "rank4.idx", idx([1, 2, 3, 4]))
+    write("fuzz_idx", "zero-dim.idx", idx([0, 28, 28]))
+    write("fuzz_idx", "labels-1d.idx.gz", gz(labels))
+    write("fuzz_idx", "images-3d.idx.gz", gz(images))
+    write("fuzz_idx", "truncated.idx", images[:-3])
+    write("fuzz_idx", "trailing.idx", images + b"\x00\x01")
+    write("fuzz_idx", "bad-type.idx", idx([4], b"\0" * 16, dtype=0x0D))
+    write("fuzz_idx", "rank0.idx", b"\x00\x00\x08\x00")
+    write("fuzz_idx", "truncated.idx.gz", gz(images)[:-6])
+    write("fuzz_idx", "zeros-4k.gz", gz(b"\0" * 4096))  # inflates past the target's 64-byte limit
+
+
+# Manifest v1 (src/data/manifest.h): "FSMLMANI", u32 version, u32 L, L x
+# (u16 len, name), u64 N, N x (32-byte item, u32 label, u8 split, u64
+# annotation), SHA-256 of the rest. Little-endian.
+def manifest(labels, rows, version=1):
+    out = b"FSMLMANI" + struct.pack("<II", version, len(labels))
+    for l in labels:
+        b = l.encode()
+        out += struct.pack("<H", len(b)) + b
+    out += struct.pack("<Q", len(rows))
+    for item, label, split, ann in rows:
+        out += item + struct.pack("<IBQ", label, split, ann)
+    return out + hashlib.sha256(out).digest()
+
+
+def item(n):
+    return hashlib.sha256(b"item %d" % n).digest()
+
+
+def manifest_seeds():
+    items = sorted(item(n) for n in range(4))
+    labels = ["shirt", "sneaker", "bag"]
+    ok_rows = [(items[0], 0, 0, 1), (items[1], 2, 1, 2), (items[2], 1, 2, 3)]
+    write("fuzz_manifest", "empty.bin", manifest([], []))
+    write("fuzz_manifest", "labels-only.bin", manifest(labels, []))
+    write("fuzz_manifest", "three-rows.bin", manifest(labels, ok_rows))
+    write("fuzz_manifest", "utf8-label.bin", manifest(["t-shirt/top", "\u00e9t\u00e9", ""], ok_rows[:1]))
+    write("fuzz_manifest", "unsorted.bin", manifest(labels, [ok_rows[1], ok_rows[0]]))
+    write("fuzz_manifest", "duplicate-item.bin", manifest(labels, [ok_rows[0], ok_rows[0]]))
+    write("fuzz_manifest", "label-out-of-range.bin", manifest(labels, [(items[0], 3, 0, 1)]))
+    write("fuzz_manifest", "bad-split.bin", manifest(labels, [(items[0], 0, 3, 1)]))
+    write("fuzz_manifest", "version-2.bin", manifest(labels, ok_rows, version=2))
+    good = manifest(labels, ok_rows)
+    write("fuzz_manifest", "bad-checksum.bin", good[:-1] + bytes([good[-1] ^ 1]))
+    body = good[:-32]
+    short = body[:-45]  # one row fewer than the count says
+    write("fuzz_manifest", "row-count-mismatch.bin", short + hashlib.sha256(short).digest())
+
+
+# PNG: signature, IHDR, IDAT (zlib of filter-0 scanlines), IEND.
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png(width, height, color_type, channels, palette=None, bit_depth=8):
+    raw = b""
+    for y in range(height):
+        raw += b"\0" + bytes((x * 37 + y * 11 + c * 5) % 256 for x in range(width) for c in range(channels))
+    out = b"\x89PNG\r\n\x1a\n"
+    out += png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0))
+    if palette is not None:
+        out += png_chunk(b"PLTE", palette)
+    out += png_chunk(b"IDAT", zlib.compress(raw, 9))
+    return out + png_chunk(b"IEND", b"")
+
+
+# Baseline JPEG made by hand: every block is flat (DC difference 0, then EOB),
+# with one-symbol Huffman tables, so each block is the two bits "00".
+def jpeg(width, height, components):
+    def seg(marker, payload):
+        return b"\xff" + bytes([marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+    out = b"\xff\xd8"
+    out += seg(0xDB, b"\x00" + b"\x01" * 64)
+    sampling = [0x22, 0x11, 0x11] if components == 3 else [0x11]
+    sof = struct.pack(">BHHB", 8, height, width, components)
+    for i in range(components):
+        sof += bytes([i + 1, sampling[i], 0])
+    out += seg(0xC0, sof)
+    one_symbol = bytes([1] + [0] * 15) + b"\x00"
+    out += seg(0xC4, b"\x00" + one_symbol)  # DC table 0: category 0
+    out += seg(0xC4, b"\x10" + one_symbol)  # AC table 0: EOB
+    sos = bytes([components]) + b"".join(bytes([i + 1, 0x00]) for i in range(components)) + b"\x00\x3f\x00"
+    out += seg(0xDA, sos)
+    if components == 3:
+        mcus = ((width + 15) // 16) * ((height + 15) // 16)
+        blocks = mcus * 6
+    else:
+        blocks = ((width + 7) // 8) * ((height + 7) // 8)
+    bits = "00" * blocks
+    bits += "1" * (-len(bits) % 8)
+    out += bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8))
+    return out + b"\xff\xd9"
+
+
+def image_seeds():
+    gray = png(1, 1, 0, 1)
+    write("fuzz_image", "gray-1x1.png", gray)
+    write("fuzz_image", "rgb-3x2.png", png(3, 2, 2, 3))
+    write("fuzz_image", "rgba-2x2.png", png(2, 2, 6, 4))
+    write("fuzz_image", "gray-alpha-2x1.png", png(2, 1, 4, 2))
+    write("fuzz_image", "palette-4x1.png", png(4, 1, 3, 1, palette=bytes(range(12))))
+    write("fuzz_image", "gray-28x28.png", png(28, 28, 0, 1))
+    write("fuzz_image", "truncated.png", png(28, 28, 0, 1)[:-30])
+    write("fuzz_image", "huge-header.png", b"\x89PNG\r\n\x1a\n" +
+          png_chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 1, 8, 0, 0, 0, 0)))
+    write("fuzz_image", "gray-8x8.jpg", jpeg(8, 8, 1))
+    write("fuzz_image", "gray-20x12.jpg", jpeg(20, 12, 1))
+    write("fuzz_image", "ycbcr-16x16.jpg", jpeg(16, 16, 3))
+    write("fuzz_image", "truncated.jpg", jpeg(16, 16, 3)[:-6])
+    write("fuzz_image", "not-an-image.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+
+
+def text_seeds():
+    csv = {
+        "simple.csv": "file,label\na.png,shirt\nb.png,bag\n",
+        "crlf-bom.csv": "\ufefffile,label,split\r\na.png,shirt,train\r\nb.png,bag,test\r\n",
+        "quoted.csv": 'file,label\n"a,b.png","sh""irt"\n"multi\nline.png",bag\n"",""\n',
+        "blank-lines.csv": "\n\nfile,label\n\na.png,shirt\n\n",
+        "no-final-newline.csv": "file,label\na.png,shirt",
+        "one-column.csv": "file\na.png\n\nb.png\n",
+        "field-count.csv": "file,label\na.png\n",
+        "unterminated.csv": 'file,label\n"a.png,shirt\n',
+        "stray-quote.csv": 'file,label\na"b.png,shirt\n',
+        "after-quote.csv": 'file,label\n"a.png"x,shirt\n',
+        "header-only.csv": "file,label\n",
+        "utf8.csv": "file,label\nt\u00e9l\u00e9.png,\u00e9t\u00e9\n",
+    }
+    for name, text in csv.items():
+        write("fuzz_csv", name, text)
+
+    jsonl = {
+        "simple.jsonl": '{"file":"a.png","label":"shirt"}\n{"file":"b.png","label":"bag","split":"test"}\n',
+        "crlf-blank.jsonl": '{"file":"a.png"}\r\n\r\n  \t\n{"file":"b.png"}',
+        "nested.jsonl": '{"a":{"b":[1,2.5,-3e2,true,false,null]},"c":"\\u00e9\\ud83d\\ude00"}\n',
+        "array.jsonl": '[1,2,3]\n',
+        "scalar.jsonl": '"text"\n',
+        "broken.jsonl": '{"file":"a.png",}\n',
+        "utf8.jsonl": '{"label":"\u00e9t\u00e9 \u2603 \U0001F600"}\n',
+        "big-number.jsonl": '{"n":18446744073709551616,"m":-9223372036854775809,"f":1e308}\n',
+    }
+    for name, text in jsonl.items():
+        write("fuzz_jsonl", name, text)
+    write("fuzz_jsonl", "bad-utf8.jsonl", b'{"label":"\xc3\x28 \xed\xa0\x80 \xf4\x90\x80\x80"}\n')
+    write("fuzz_jsonl", "overlong.jsonl", b'{"a":"\xc0\xaf \xe0\x80\xaf \xf0\x80\x80\xaf"}\n')
+
+    config = {
+        "default.toml": (
+            "[store]\nmeta = \"sqlite://.fsml/meta.db\"\nblobs = \"file://.fsml/objects\"\n"
+            "small_object_bytes = 131072\n\n[queue]\nurl = \"embedded\"\n\n"
+            "[server]\nlisten = \"127.0.0.1:8080\"\n\n[log]\nlevel = \"info\"\n\n[user]\nname = \"\"\n"),
+        "overrides.toml": "# comment\n[log]\nlevel = 'debug'\n[user]\nname = \"\"\"multi\nline\"\"\"\n",
+        "bool-int.toml": "[store]\nsmall_object_bytes = 0x10\n[log]\nlevel = true\n",
+        "inline.toml": "store = { meta = \"sqlite://x.db\" }\nlog.level = \"warn\"\n",
+        "unknown-key.toml": "[store]\nmeat = \"sqlite://x.db\"\n",
+        "unknown-section.toml": "[stor]\nmeta = \"x\"\n",
+        "bad-type.toml": "[store]\nmeta = [1, 2]\n",
+        "float.toml": "[store]\nsmall_object_bytes = 1.5\n",
+        "syntax-error.toml": "[store\nmeta = \"x\"\n",
+        "not-a-table.toml": "store = 1\n",
+        "empty.toml": "",
+    }
+    for name, text in config.items():
+        write("fuzz_config", name, text)
+
+
+if __name__ == "__main__":
+    idx_seeds()
+    manifest_seeds()
+    image_seeds()
+    text_seeds()
