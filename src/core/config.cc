@@ -85,10 +85,12 @@ Result<Config> Config::Parse(std::string_view toml_text, std::string_view source
                                    std::to_string(node.source().begin.line) + ": unknown key '" +
                                    std::string(key_key.str()) + "' in [" + section + "]"));
       }
+      // value_exact: value<int64_t>() would also accept a boolean (as 0 or 1)
+      // and a whole float.
       std::string value;
-      if (auto s = node.value<std::string>()) value = *s;
-      else if (auto i = node.value<int64_t>()) value = std::to_string(*i);
-      else if (auto b = node.value<bool>()) value = *b ? "true" : "false";
+      if (auto s = node.value_exact<std::string>()) value = *s;
+      else if (auto i = node.value_exact<int64_t>()) value = std::to_string(*i);
+      else if (auto b = node.value_exact<bool>()) value = *b ? "true" : "false";
       else {
         return Err(InvalidArgument(std::string(source_name) + ": line " +
                                    std::to_string(node.source().begin.line) + ": '" + dotted +

@@ -122,7 +122,9 @@ std::string HumanBytes(uint64_t n) {
   static const char* kUnits[] = {"B", "KB", "MB", "GB", "TB"};
   double v = static_cast<double>(n);
   int u = 0;
-  while (v >= 1000 && u < 4) {
+  // 999.95 rather than 1000: a value that "%.1f" rounds to 1000.0 is shown
+  // in the next unit ("1.0 MB", not "1000.0 KB").
+  while (v >= 999.95 && u < 4) {
     v /= 1000;
     ++u;
   }

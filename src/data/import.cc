@@ -372,6 +372,12 @@ Result<ImportSummary> ImportItems(Workspace& ws, const Project& project, const f
     case ImportFormat::kCsv: FSML_RETURN_IF_ERROR(ReadCsv(source, project, &records)); break;
   }
 
+  auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  log::Debug("import {}: read {} records from {} in {:.2f} s", project.name, records.size(), source.string(),
+             seconds_since(t0));
+
   // 2. Labels must be in the project's set.
   for (const Record& r : records) {
     if (r.label && !project.FindLabel(*r.label))
@@ -431,7 +437,10 @@ Result<ImportSummary> ImportItems(Workspace& ws, const Project& project, const f
   }
 
   // 6. Objects first (durable before anything references them), then metadata.
+  log::Debug("import {}: {} new, {} relabeled, {} present; checked in {:.2f} s", project.name, new_items.size(),
+             relabels.size(), sum.present, seconds_since(t0));
   FSML_RETURN_IF_ERROR(WriteObjects(ws.blobs(), records, to_store));
+  log::Debug("import {}: objects stored after {:.2f} s", project.name, seconds_since(t0));
   if (new_items.empty() && relabels.empty()) {
     sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return sum;

@@ -80,8 +80,9 @@ Result<IdxArray> ParseIdx(std::string_view b, std::string_view name) {
     const auto* p = reinterpret_cast<const uint8_t*>(b.data() + 4 + 4 * i);
     uint32_t d = uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
     a.dims.push_back(d);
+    // Checked before multiplying: total <= 2^40 and d < 2^32 could overflow.
+    if (d != 0 && total > (uint64_t{1} << 40) / d) return bad("IDX dimensions are implausibly large");
     total *= d;
-    if (total > (uint64_t{1} << 40)) return bad("IDX dimensions are implausibly large");
   }
   uint64_t have = b.size() - header;
   if (have < total)

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <random>
 
+#include "core/log.h"
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "data/image.h"
@@ -125,6 +126,7 @@ Result<DatasetVersion> CommitVersion(Workspace& ws, const Project& project, cons
         return FailedPrecondition("nothing changed since " + project.name + "@v" + std::to_string(*latest) +
                                   " (pass --allow-empty to commit anyway)");
     }
+    log::Debug("commit {}: {} rows read", project.name, m.rows.size());
     std::string bytes = SerializeManifest(m);
     FSML_ASSIGN_OR_RETURN(v.manifest_key, ws.blobs().Put(bytes));
     v.number = latest.value_or(0) + 1;

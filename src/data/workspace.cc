@@ -22,7 +22,11 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const fs::path& root) {
   ws->root_ = fs::canonical(root, ec);
   if (ec) return Err(NotFound("workspace " + root.string() + ": " + ec.message()));
   FSML_ASSIGN_OR_RETURN(ws->config_, Config::Load((ws->root_ / kConfigFileName).string()));
-  log::SetLevel(ws->config_.Get("log.level"));
+  if (!log::SetLevel(ws->config_.Get("log.level")))
+    return Err(InvalidArgument("log.level '" + ws->config_.Get("log.level") + "' (from " +
+                               ws->config_.Origin("log.level") + ") is not debug, info, warn or error"));
+  log::Debug("workspace {}: store.meta={} store.blobs={}", ws->root_.string(), ws->config_.Get("store.meta"),
+             ws->config_.Get("store.blobs"));
   FSML_ASSIGN_OR_RETURN(ws->meta_, OpenMetaStore(ws->config_.Get("store.meta"), ws->root_.string()));
   const std::string& small = ws->config_.Get("store.small_object_bytes");
   uint64_t small_bytes = 0;

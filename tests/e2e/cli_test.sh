@@ -90,6 +90,9 @@ case_init_and_config() {
   FSML_STORE_META="sqlite://$T/other.db" expect_ok fsml -w ws project create p --labels a,b
   [[ -f "$T/other.db" ]] || fail "FSML_STORE_META did not move the database"
   expect_fail "no project 'p'" fsml -w ws project show p
+  FSML_LOG_LEVEL=loud expect_fail "log.level 'loud' (from env FSML_LOG_LEVEL)" fsml -w ws project list
+  FSML_LOG_LEVEL=debug "$FSML" -w ws project list 2> debug.txt > /dev/null
+  expect_contains debug.txt "debug.*workspace"
   FSML_STORE_META="mysql://x" expect_fail "unsupported URL" fsml -w ws project list
 }
 
