@@ -13,9 +13,13 @@ function(fsml_target_defaults target)
   endif()
 endfunction()
 
-# fsml_add_library(name SOURCES ... )
+# fsml_add_library(name SOURCES ... ): a shared library, so that the
+# training module (loaded with dlopen) and the program share one copy of
+# each module and its state.
 function(fsml_add_library name)
-  add_library(${name} STATIC ${ARGN})
+  add_library(${name} SHARED ${ARGN})
+  set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/src
+                        INSTALL_RPATH "$ORIGIN/../lib/fsml")
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   fsml_target_defaults(${name})
 endfunction()

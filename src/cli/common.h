@@ -50,5 +50,6 @@ void RegisterWorkspaceCommands(CLI::App& app, Context& ctx);  // init, quickstar
 void RegisterProjectCommands(CLI::App& app, Context& ctx);    // project ...
 void RegisterImportCommand(CLI::App& app, Context& ctx);      // import
 void RegisterDataCommands(CLI::App& app, Context& ctx);       // data ...
+void RegisterTrainCommands(CLI::App& app, Context& ctx);      // train, runs ..., reproduce
 
 }  // namespace fsml::cli

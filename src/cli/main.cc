@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   fsml::cli::RegisterProjectCommands(app, ctx);
   fsml::cli::RegisterImportCommand(app, ctx);
   fsml::cli::RegisterDataCommands(app, ctx);
+  fsml::cli::RegisterTrainCommands(app, ctx);
 
   if (argc == 1) {
     std::printf("%s", app.help().c_str());

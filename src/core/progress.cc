@@ -38,6 +38,11 @@ void Progress::Add(uint64_t n) {
   Draw(false);
 }
 
+void Progress::SetStatus(std::string status) {
+  std::lock_guard lock(draw_mu_);
+  status_ = std::move(status);
+}
+
 void Progress::Finish() {
   if (finished_) return;
   finished_ = true;
@@ -67,8 +72,9 @@ void Progress::Draw(bool final) {
                   WithThousands(done).c_str(), unit_.c_str(),
                   WithThousands(static_cast<uint64_t>(rate)).c_str(), unit_.c_str());
   }
-  if (tty_) std::fprintf(stderr, "\r\033[K%s%s", line, final ? "\n" : "");
-  else std::fprintf(stderr, "%s\n", line);
+  std::string text = status_.empty() ? std::string(line) : std::string(line) + "  " + status_;
+  if (tty_) std::fprintf(stderr, "\r\033[K%s%s", text.c_str(), final ? "\n" : "");
+  else std::fprintf(stderr, "%s\n", text.c_str());
   std::fflush(stderr);
 }
 

@@ -24,6 +24,8 @@ class Progress {
   void Add(uint64_t n = 1);
   // Prints the closing line: "<label>: 70,000 items in 5.2 s (13,461 items/s)".
   void Finish();
+  // Text shown after the rate, e.g. "loss 0.4312"; thread-safe.
+  void SetStatus(std::string status);
   // Hides all output (for --quiet and tests).
   static void SetEnabled(bool enabled);
 
@@ -33,6 +35,7 @@ class Progress {
   std::string label_;
   uint64_t total_;
   std::string unit_;
+  std::string status_;  // guarded by draw_mu_
   std::atomic<uint64_t> done_{0};
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;

@@ -90,6 +90,47 @@ CREATE TABLE version_tags (
   FOREIGN KEY (project_id, number) REFERENCES dataset_versions(project_id, number)
 );
 )sql"},
+      {2, "training runs and their per-epoch metrics", R"sql(
+CREATE TABLE runs (
+  id {id},
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  version_number INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  params TEXT NOT NULL,
+  seed INTEGER NOT NULL,
+  code_version TEXT NOT NULL,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed', 'interrupted')),
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  heartbeat_at TEXT NOT NULL,
+  error TEXT,
+  resumed_from INTEGER REFERENCES runs(id),
+  checkpoint_key TEXT,
+  checkpoint_epoch INTEGER,
+  best_epoch INTEGER,
+  best_checkpoint_key TEXT,
+  test_metrics TEXT,
+  log TEXT NOT NULL DEFAULT '',
+  FOREIGN KEY (project_id, version_number) REFERENCES dataset_versions(project_id, number)
+);
+CREATE INDEX runs_by_project ON runs (project_id, id);
+CREATE TABLE run_epochs (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  epoch INTEGER NOT NULL,
+  train_loss REAL NOT NULL,
+  train_accuracy REAL NOT NULL,
+  val_loss REAL,
+  val_accuracy REAL,
+  learning_rate REAL NOT NULL,
+  seconds REAL NOT NULL,
+  samples_per_second REAL NOT NULL,
+  checkpoint_key TEXT,
+  PRIMARY KEY (run_id, epoch)
+);
+)sql"},
   };
   return migrations;
 }

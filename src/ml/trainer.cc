@@ -1,0 +1,531 @@
+// The trainer and the training module's entry point (libfsml_ml.so).
+#include <csignal>
+#include <cmath>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <ATen/core/Generator.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "core/fs.h"
+#include "core/log.h"
+#include "core/parallel.h"
+#include "core/progress.h"
+#include "core/sha256.h"
+#include "core/version.h"
+#include "data/loader.h"
+#include "ml/models.h"
+#include "ml/train.h"
+
+namespace fsml::ml {
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void OnStopSignal(int) { g_stop = true; }
+
+// Restores the previous SIGINT/SIGTERM handlers when it goes out of scope.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop = false;
+    struct sigaction sa {};
+    sa.sa_handler = OnStopSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+// ---- Checkpoints ---------------------------------------------------------
+// "FSMLCKPT", u32 version 1, then three u64-length-prefixed sections (JSON
+// trainer state, model archive with the RNG state, optimizer archive), then
+// the SHA-256 of everything before it. See docs/formats/checkpoint.md.
+constexpr char kCkptMagic[8] = {'F', 'S', 'M', 'L', 'C', 'K', 'P', 'T'};
+
+void PutU64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return v;
+}
+
+struct Checkpoint {
+  nlohmann::json state;
+  std::string model;
+  std::string optimizer;
+};
+
+std::string SerializeCheckpoint(const Checkpoint& c) {
+  std::string out(kCkptMagic, 8);
+  out.append("\x01\x00\x00\x00", 4);
+  std::string state = c.state.dump();
+  for (const std::string* s : {static_cast<const std::string*>(&state), &c.model, &c.optimizer}) {
+    PutU64(out, s->size());
+    out.append(*s);
+  }
+  Digest d = Sha256(out);
+  out.append(reinterpret_cast<const char*>(d.data()), 32);
+  return out;
+}
+
+Result<Checkpoint> ParseCheckpoint(std::string_view b, const std::string& key) {
+  auto bad = [&](const std::string& why) { return Err(Corruption("checkpoint " + key + ": " + why)); };
+  if (b.size() < 12 + 24 + 32 || std::memcmp(b.data(), kCkptMagic, 8) != 0) return bad("not a checkpoint");
+  Digest want{};
+  std::memcpy(want.data(), b.data() + b.size() - 32, 32);
+  if (Sha256(b.substr(0, b.size() - 32)) != want) return bad("checksum mismatch");
+  if (b[8] != 1) return bad("format version " + std::to_string(static_cast<int>(b[8])) + " is not supported");
+  size_t pos = 12, end = b.size() - 32;
+  std::string parts[3];
+  for (auto& part : parts) {
+    if (pos + 8 > end) return bad("truncated");
+    uint64_t len = GetU64(b.data() + pos);
+    pos += 8;
+    if (len > end - pos) return bad("truncated");
+    part.assign(b.data() + pos, len);
+    pos += len;
+  }
+  Checkpoint c;
+  c.state = nlohmann::json::parse(parts[0], nullptr, false);
+  if (c.state.is_discarded()) return bad("damaged trainer state");
+  c.model = std::move(parts[1]);
+  c.optimizer = std::move(parts[2]);
+  return c;
+}
+
+template <typename T>
+std::string SaveArchive(T& thing, const torch::Tensor* rng) {
+  torch::serialize::OutputArchive a;
+  thing.save(a);
+  if (rng) a.write("fsml_rng_state", *rng, /*is_buffer=*/true);
+  std::ostringstream os;
+  a.save_to(os);
+  return os.str();
+}
+
+// ---- Recipes -------------------------------------------------------------
+
+struct Recipe {
+  int epochs;
+  size_t batch;
+  std::string optimizer;
+  double lr, weight_decay, momentum;
+  std::string schedule;
+  int warmup;
+  double smoothing;
+  std::string augment;
+  int patience;
+};
+
+Recipe RecipeFor(const std::string& model) {
+  if (model == "mlp") return {30, 128, "adamw", 1e-3, 1e-4, 0.9, "cosine", 0, 0.0, "", 0};
+  if (model == "cnn-small") return {15, 128, "adamw", 2e-3, 5e-4, 0.9, "cosine", 1, 0.0, "", 0};
+  return {15, 128, "sgd", 0.1, 5e-4, 0.9, "cosine", 1, 0.0, "crop,flip", 0};  // resnet
+}
+
+// The hyperparameters to record: options over the model's recipe.
+Result<nlohmann::json> ResolveParams(const TrainOptions& o, size_t threads) {
+  Recipe r = RecipeFor(o.model);
+  nlohmann::json p;
+  p["epochs"] = o.epochs > 0 ? o.epochs : r.epochs;
+  p["batch_size"] = o.batch_size > 0 ? o.batch_size : r.batch;
+  p["optimizer"] = o.optimizer.empty() ? r.optimizer : o.optimizer;
+  p["lr"] = o.lr > 0 ? o.lr : r.lr;
+  p["weight_decay"] = o.weight_decay >= 0 ? o.weight_decay : r.weight_decay;
+  p["momentum"] = o.momentum >= 0 ? o.momentum : r.momentum;
+  p["schedule"] = o.schedule.empty() ? r.schedule : o.schedule;
+  p["warmup_epochs"] = o.warmup_epochs >= 0 ? o.warmup_epochs : r.warmup;
+  p["label_smoothing"] = o.label_smoothing >= 0 ? o.label_smoothing : r.smoothing;
+  p["augment"] = o.augment == "-" ? r.augment : o.augment;
+  p["patience"] = o.patience >= 0 ? o.patience : r.patience;
+  p["seed"] = o.seed.value_or(0);
+  p["threads"] = threads;
+  if (p["epochs"].get<int>() > 10000) return Err(InvalidArgument("--epochs must be at most 10,000"));
+  if (p["batch_size"].get<size_t>() > 65536) return Err(InvalidArgument("--batch-size must be at most 65,536"));
+  if (p["optimizer"] != "sgd" && p["optimizer"] != "adamw")
+    return Err(InvalidArgument("unknown optimizer '" + p["optimizer"].get<std::string>() + "' (expected sgd or adamw)"));
+  if (p["schedule"] != "cosine" && p["schedule"] != "step" && p["schedule"] != "constant")
+    return Err(InvalidArgument("unknown schedule '" + p["schedule"].get<std::string>() + "' (expected cosine, step or constant)"));
+  if (!(p["lr"].get<double>() > 0 && p["lr"].get<double>() < 100)) return Err(InvalidArgument("--lr must be in (0, 100)"));
+  if (p["label_smoothing"].get<double>() >= 1) return Err(InvalidArgument("--label-smoothing must be in [0, 1)"));
+  if (p["warmup_epochs"].get<int>() >= p["epochs"].get<int>() && p["warmup_epochs"].get<int>() > 0)
+    return Err(InvalidArgument("--warmup-epochs must be fewer than --epochs"));
+  FSML_RETURN_IF_ERROR(ParseAugmentation(p["augment"].get<std::string>()));
+  return p;
+}
+
+// Learning rate at step `step` of `total` (warm-up: linear from 0).
+double LearningRate(const nlohmann::json& p, int64_t step, int64_t per_epoch) {
+  double base = p["lr"];
+  int64_t warm = p["warmup_epochs"].get<int64_t>() * per_epoch;
+  int64_t total = p["epochs"].get<int64_t>() * per_epoch;
+  if (step < warm) return base * (step + 1) / static_cast<double>(warm);
+  const std::string& s = p["schedule"].get_ref<const std::string&>();
+  if (s == "cosine") {
+    double t = static_cast<double>(step - warm) / std::max<int64_t>(1, total - warm);
+    return base * 0.5 * (1 + std::cos(M_PI * t));
+  }
+  if (s == "step") {
+    int64_t epoch = step / per_epoch, epochs = p["epochs"];
+    return base * (epoch >= epochs * 3 / 4 ? 0.01 : epoch >= epochs / 2 ? 0.1 : 1.0);
+  }
+  return base;
+}
+
+struct EvalResult {
+  double loss = 0, accuracy = 0;
+  uint64_t items = 0;
+};
+
+Result<EvalResult> Evaluate(Net& model, Loader& loader, int epoch) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  EvalResult r;
+  double loss_sum = 0;
+  uint64_t correct = 0;
+  loader.StartEpoch(epoch);
+  while (true) {
+    FSML_ASSIGN_OR_RETURN(auto batch, loader.Next());
+    if (!batch) break;
+    auto n = static_cast<int64_t>(batch->size);
+    auto x = torch::from_blob(batch->pixels.data(), {n, batch->channels, batch->height, batch->width}, torch::kFloat32);
+    auto y = torch::from_blob(batch->labels.data(), {n}, torch::kInt64);
+    auto logits = model.forward(x);
+    loss_sum += torch::nn::functional::cross_entropy(logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
+    correct += static_cast<uint64_t>(logits.argmax(1).eq(y).sum().item<int64_t>());
+    r.items += batch->size;
+  }
+  if (r.items) {
+    r.loss = loss_sum / r.items;
+    r.accuracy = static_cast<double>(correct) / r.items;
+  }
+  return r;
+}
+
+std::string BlasName() {
+  auto maps = ReadFile("/proc/self/maps", 64 << 20);
+  if (!maps) return "unknown";
+  if (maps->find("openblas") != std::string::npos) return "OpenBLAS";
+  if (maps->find("libmkl") != std::string::npos) return "MKL";
+  if (maps->find("libblis") != std::string::npos) return "BLIS";
+  if (maps->find("libblas.so") != std::string::npos) return "reference BLAS (netlib; install libopenblas0-pthread for ~2.5x faster training)";
+  return "unknown";
+}
+
+class Trainer {
+ public:
+  Trainer(Workspace& ws, const Project& project, const DatasetVersion& version, const TrainOptions& opt)
+      : ws_(ws), project_(project), version_(version), opt_(opt) {}
+
+  Result<TrainResult> Run();
+
+ private:
+  Status Fail(const Status& s) {
+    if (run_id_) {
+      std::string status = s.code() == Code::kAborted ? "interrupted" : "failed";
+      AppendRunLog(ws_.meta(), run_id_, status + ": " + s.message()).IgnoreError();
+      EndRun(ws_.meta(), run_id_, status, s.message()).IgnoreError();
+    }
+    return s;
+  }
+  Result<TrainResult> Train();
+
+  Workspace& ws_;
+  const Project& project_;
+  const DatasetVersion& version_;
+  TrainOptions opt_;
+  int64_t run_id_ = 0;
+};
+
+Result<TrainResult> Trainer::Run() {
+  try {
+    auto r = Train();
+    if (!r) return Err(Fail(r.error()));
+    return r;
+  } catch (const c10::Error& e) {  // LibTorch reports errors (out of memory among them) by exception
+    return Err(Fail(Internal(std::string("LibTorch: ") + e.what_without_backtrace())));
+  } catch (const std::bad_alloc&) {
+    return Err(Fail(Aborted("out of memory; lower --batch-size or use a smaller model")));
+  }
+}
+
+Result<TrainResult> Trainer::Train() {
+  auto t0 = std::chrono::steady_clock::now();
+  Progress::SetEnabled(!opt_.quiet);
+  MetaStore& meta = ws_.meta();
+  FSML_RETURN_IF_ERROR(ReapDeadRuns(meta));
+  size_t threads = opt_.threads > 0 ? static_cast<size_t>(opt_.threads) : static_cast<size_t>(DefaultThreads());
+  torch::set_num_threads(static_cast<int>(threads));
+
+  nlohmann::json spec, params;
+  Checkpoint resume;
+  bool resuming = opt_.resume_run.has_value();
+  std::string ref = project_.name + "@v" + std::to_string(version_.number);
+  if (resuming) {
+    FSML_ASSIGN_OR_RETURN(::fsml::Run old, GetRun(meta, *opt_.resume_run));
+    if (old.status == "running")
+      return Err(FailedPrecondition("run " + std::to_string(old.id) + " is still running (pid " + std::to_string(old.pid) + " on " + old.host + ")"));
+    if (old.status == "finished") return Err(FailedPrecondition("run " + std::to_string(old.id) + " is finished; nothing to resume"));
+    if (old.checkpoint_key.empty())
+      return Err(FailedPrecondition("run " + std::to_string(old.id) + " has no checkpoint (it stopped in its first epoch); start a new run"));
+    spec = old.spec;
+    params = old.params;
+    params["threads"] = threads;
+    run_id_ = old.id;
+    FSML_ASSIGN_OR_RETURN(std::string bytes, ws_.blobs().Get(old.checkpoint_key));
+    FSML_ASSIGN_OR_RETURN(resume, ParseCheckpoint(bytes, old.checkpoint_key));
+    FSML_RETURN_IF_ERROR(ReopenRun(meta, run_id_));
+    FSML_RETURN_IF_ERROR(AppendRunLog(meta, run_id_, "resumed from epoch " + std::to_string(*old.checkpoint_epoch)));
+  } else {
+    FSML_ASSIGN_OR_RETURN(nlohmann::json model_params, ResolveModelParams(opt_.model, opt_.model_params));
+    FSML_ASSIGN_OR_RETURN(params, ResolveParams(opt_, threads));
+    spec = {{"model", opt_.model}, {"params", model_params}, {"classes", project_.labels.size()}};
+  }
+  uint64_t seed = params["seed"];
+  FSML_ASSIGN_OR_RETURN(Augmentation augment, ParseAugmentation(params["augment"].get<std::string>()));
+
+  // Data: the train split must hold at least one batch; val is optional.
+  LoaderOptions lo;
+  lo.batch_size = params["batch_size"];
+  lo.seed = seed;
+  lo.threads = static_cast<int>(threads);
+  if (!resuming) {
+    auto stats = ComputeChannelStats(ws_, project_, version_, Split::kTrain, lo);
+    if (!stats) return Err(stats.error());
+    FSML_ASSIGN_OR_RETURN(auto probe, Loader::Open(ws_, project_, version_, Split::kTrain, lo));
+    spec["input"] = {{"channels", probe->channels()}, {"height", probe->height()}, {"width", probe->width()}};
+    spec["normalize"] = {{"mean", stats->mean}, {"std", stats->std}};
+    spec["labels"] = probe->labels();
+    spec["dataset"] = ref;
+  }
+  lo.channels = spec["input"]["channels"];
+  lo.height = spec["input"]["height"];
+  lo.width = spec["input"]["width"];
+  lo.mean = spec["normalize"]["mean"].get<std::vector<float>>();
+  lo.std = spec["normalize"]["std"].get<std::vector<float>>();
+  LoaderOptions train_lo = lo;
+  train_lo.augment = augment;
+  train_lo.drop_last = false;
+  FSML_ASSIGN_OR_RETURN(auto train, Loader::Open(ws_, project_, version_, Split::kTrain, train_lo));
+  if (train->size() < lo.batch_size)
+    return Err(InvalidArgument(ref + " has " + std::to_string(train->size()) + " training items, fewer than one batch (" +
+                               std::to_string(lo.batch_size) + "); label more items or lower --batch-size"));
+  if (train->labels() != spec["labels"].get<std::vector<std::string>>())
+    return Err(FailedPrecondition(ref + "'s labels differ from the run's"));
+  LoaderOptions eval_lo = lo;
+  eval_lo.shuffle = false;
+  eval_lo.batch_size = 512;
+  std::unique_ptr<Loader> val;
+  if (auto v = Loader::Open(ws_, project_, version_, Split::kVal, eval_lo)) val = std::move(*v);
+  else if (v.error().code() != Code::kFailedPrecondition) return Err(v.error());
+  std::unique_ptr<Loader> test;
+  if (opt_.evaluate_test) {
+    FSML_ASSIGN_OR_RETURN(test, Loader::Open(ws_, project_, version_, Split::kTest, eval_lo));
+  }
+
+  // Model and optimizer.
+  torch::manual_seed(seed);
+  FSML_ASSIGN_OR_RETURN(std::shared_ptr<Net> model, BuildModel(spec));
+  TrainResult result;
+  result.model = spec["model"];
+  result.parameters = CountParameters(*model);
+  spec["parameters"] = result.parameters;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  if (params["optimizer"] == "adamw")
+    optimizer = std::make_unique<torch::optim::AdamW>(
+        model->parameters(), torch::optim::AdamWOptions(params["lr"]).weight_decay(params["weight_decay"]));
+  else
+    optimizer = std::make_unique<torch::optim::SGD>(
+        model->parameters(),
+        torch::optim::SGDOptions(params["lr"]).momentum(params["momentum"]).weight_decay(params["weight_decay"]).nesterov(true));
+
+  int start_epoch = 1;
+  double best_val = -1;
+  int best_epoch = 0, stale = 0;
+  if (resuming) {
+    torch::serialize::InputArchive ma;
+    std::istringstream ms(resume.model);
+    ma.load_from(ms);
+    model->load(ma);
+    torch::Tensor rng;
+    ma.read("fsml_rng_state", rng, /*is_buffer=*/true);
+    auto gen = at::detail::getDefaultCPUGenerator();
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(rng);
+    }
+    torch::serialize::InputArchive oa;
+    std::istringstream os(resume.optimizer);
+    oa.load_from(os);
+    optimizer->load(oa);
+    start_epoch = resume.state["epoch"].get<int>() + 1;
+    best_val = resume.state["best_val"];
+    best_epoch = resume.state["best_epoch"];
+    stale = resume.state["stale"];
+  } else {
+    NewRun nr{project_.id, version_.number, spec["model"], spec, params, seed, std::string(kVersion) + " (" + kCodeVersion + ")"};
+    FSML_ASSIGN_OR_RETURN(run_id_, CreateRun(meta, nr));
+    FSML_RETURN_IF_ERROR(AppendRunLog(meta, run_id_, "started: " + spec["model"].get<std::string>() + " on " + ref + ", " +
+                                                       std::to_string(result.parameters) + " parameters, " + BlasName() + ", " +
+                                                       std::to_string(threads) + " threads"));
+  }
+  result.run_id = run_id_;
+  log::Info("run {}: {} on {} ({} parameters), {} threads, BLAS: {}", run_id_, spec["model"].get<std::string>(), ref,
+            result.parameters, threads, BlasName());
+
+  StopSignals signals;
+  int epochs = params["epochs"];
+  int patience = params["patience"];
+  double smoothing = params["label_smoothing"];
+  int64_t per_epoch = static_cast<int64_t>(train->num_batches());
+  for (int epoch = start_epoch; epoch <= epochs; ++epoch) {
+    auto e0 = std::chrono::steady_clock::now();
+    model->train();
+    train->StartEpoch(epoch);
+    Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(epochs), train->size(), "samples");
+    double loss_sum = 0, lr = 0;
+    uint64_t correct = 0, seen = 0;
+    int64_t step = static_cast<int64_t>(epoch - 1) * per_epoch;
+    auto last_beat = std::chrono::steady_clock::now();
+    while (true) {
+      if (g_stop) return Err(Aborted("stopped by a signal during epoch " + std::to_string(epoch) + "; resume with fsml train --resume " + std::to_string(run_id_)));
+      FSML_ASSIGN_OR_RETURN(auto batch, train->Next());
+      if (!batch) break;
+      auto n = static_cast<int64_t>(batch->size);
+      auto x = torch::from_blob(batch->pixels.data(), {n, batch->channels, batch->height, batch->width}, torch::kFloat32);
+      auto y = torch::from_blob(batch->labels.data(), {n}, torch::kInt64);
+      lr = LearningRate(params, step++, per_epoch);
+      for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
+      optimizer->zero_grad();
+      auto logits = model->forward(x);
+      auto loss = torch::nn::functional::cross_entropy(
+          logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing));
+      double l = loss.item<double>();
+      if (!std::isfinite(l)) {
+        std::string kept = best_epoch > 0 || start_epoch > 1 ? "the checkpoint of epoch " + std::to_string(epoch - 1) + " is kept"
+                                                             : "no checkpoint was written";
+        return Err(FailedPrecondition("training diverged in epoch " + std::to_string(epoch) + " (loss is " +
+                                      (std::isnan(l) ? "NaN" : "infinite") + "); " + kept + "; try a lower --lr (now " +
+                                      std::to_string(params["lr"].get<double>()) + ")"));
+      }
+      loss.backward();
+      optimizer->step();
+      loss_sum += l * n;
+      correct += static_cast<uint64_t>(logits.argmax(1).eq(y).sum().item<int64_t>());
+      seen += n;
+      progress.Add(n);
+      char status[64];
+      std::snprintf(status, sizeof status, "loss %.4f  acc %.4f", loss_sum / seen, static_cast<double>(correct) / seen);
+      progress.SetStatus(status);
+      if (std::chrono::steady_clock::now() - last_beat > std::chrono::seconds(30)) {
+        Heartbeat(meta, run_id_).IgnoreError();  // a missed heartbeat only delays reaping
+        last_beat = std::chrono::steady_clock::now();
+      }
+    }
+    progress.Finish();
+    EpochMetrics m;
+    m.epoch = epoch;
+    m.train_loss = loss_sum / seen;
+    m.train_accuracy = static_cast<double>(correct) / seen;
+    m.learning_rate = lr;
+    bool is_best = true;
+    if (val) {
+      FSML_ASSIGN_OR_RETURN(EvalResult v, Evaluate(*model, *val, 0));
+      m.val_loss = v.loss;
+      m.val_accuracy = v.accuracy;
+      is_best = v.accuracy > best_val;
+      if (is_best) {
+        best_val = v.accuracy;
+        best_epoch = epoch;
+        stale = 0;
+      } else {
+        ++stale;
+      }
+    } else {
+      best_epoch = epoch;
+    }
+    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
+    m.samples_per_second = seen / m.seconds;
+    // Checkpoint: the object is durable before the run points at it, so a
+    // failure here (disk full) leaves the previous checkpoint in place.
+    Checkpoint ck;
+    ck.state = {{"epoch", epoch}, {"best_val", best_val}, {"best_epoch", best_epoch}, {"stale", stale}, {"run", run_id_}};
+    auto gen = at::detail::getDefaultCPUGenerator();
+    torch::Tensor rng;
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      rng = gen.get_state();
+    }
+    ck.model = SaveArchive(*model, &rng);
+    ck.optimizer = SaveArchive(*optimizer, nullptr);
+    auto key = ws_.blobs().Put(SerializeCheckpoint(ck));
+    if (!key) {
+      std::string kept = epoch > 1 ? "the checkpoint of epoch " + std::to_string(epoch - 1) + " is intact" : "no earlier checkpoint";
+      return Err(IoError("saving the checkpoint of epoch " + std::to_string(epoch) + " failed: " + key.error().message() + "; " + kept));
+    }
+    m.checkpoint_key = *key;
+    FSML_RETURN_IF_ERROR(RecordEpoch(meta, run_id_, m, is_best));
+    result.epochs.push_back(m);
+    char line[256];
+    std::snprintf(line, sizeof line, "epoch %d: train loss %.4f acc %.4f | val loss %s acc %s | lr %.2e | %.1f s (%.0f samples/s)",
+                  epoch, m.train_loss, m.train_accuracy, m.val_loss ? std::to_string(*m.val_loss).substr(0, 6).c_str() : "-",
+                  m.val_accuracy ? std::to_string(*m.val_accuracy).substr(0, 6).c_str() : "-", lr, m.seconds, m.samples_per_second);
+    AppendRunLog(meta, run_id_, line).IgnoreError();
+    if (!opt_.quiet) std::fprintf(stderr, "%s\n", line);
+    if (patience > 0 && stale >= patience) {
+      result.stopped_early = true;
+      AppendRunLog(meta, run_id_, "early stop: no better val accuracy for " + std::to_string(patience) + " epochs").IgnoreError();
+      break;
+    }
+  }
+  result.best_epoch = best_epoch > 0 ? std::optional<int64_t>(best_epoch) : std::nullopt;
+
+  if (test) {
+    // The best epoch's weights (by val accuracy) are the run's result.
+    FSML_ASSIGN_OR_RETURN(::fsml::Run done, GetRun(meta, run_id_));
+    std::string key = done.best_checkpoint_key.empty() ? done.checkpoint_key : done.best_checkpoint_key;
+    FSML_ASSIGN_OR_RETURN(std::string bytes, ws_.blobs().Get(key));
+    FSML_ASSIGN_OR_RETURN(Checkpoint best, ParseCheckpoint(bytes, key));
+    torch::serialize::InputArchive ma;
+    std::istringstream ms(best.model);
+    ma.load_from(ms);
+    model->load(ma);
+    FSML_ASSIGN_OR_RETURN(EvalResult t, Evaluate(*model, *test, 0));
+    result.test_metrics = {{"accuracy", t.accuracy}, {"loss", t.loss}, {"items", t.items}, {"epoch", best.state["epoch"]}};
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  FSML_RETURN_IF_ERROR(FinishRun(meta, run_id_, result.test_metrics));
+  AppendRunLog(meta, run_id_, "finished" + (result.test_metrics.is_null() ? std::string() : ": test " + result.test_metrics.dump())).IgnoreError();
+  return result;
+}
+
+class TorchModule final : public MlModule {
+ public:
+  Result<TrainResult> Train(Workspace& ws, const Project& project, const DatasetVersion& version,
+                            const TrainOptions& options) override {
+    Trainer t(ws, project, version, options);
+    return t.Run();
+  }
+  nlohmann::json Runtime() override {
+    return {{"blas", BlasName()}, {"threads", torch::get_num_threads()}, {"torch", TORCH_VERSION}};
+  }
+};
+
+}  // namespace
+}  // namespace fsml::ml
+
+extern "C" __attribute__((visibility("default"))) fsml::MlModule* FsmlCreateMlModule() {
+  static fsml::ml::TorchModule module;
+  return &module;
+}
