@@ -2,8 +2,8 @@
 """Writes the fuzzers' seed corpora under fuzz/corpus/<target>/.
 
 Deterministic (gzip mtime 0, fixed bytes), so rerunning it changes nothing.
-Each seed is a small valid or near-valid input; files named regress-* are
-inputs that once broke an invariant and are kept by hand, not written here.
+Each seed is a small valid or near-valid input; seeds named regress-* are
+inputs that once broke an invariant or a resource limit (kept so it stays fixed).
 
     python3 fuzz/make_seeds.py
 """
@@ -56,6 +56,9 @@ def idx_seeds():
     write("fuzz_idx", "rank0.idx", b"\x00\x00\x08\x00")
     write("fuzz_idx", "truncated.idx.gz", gz(images)[:-6])
     write("fuzz_idx", "zeros-4k.gz", gz(b"\0" * 4096))  # inflates past the target's 64-byte limit
+    # 2^20 * 2^20 * 2^24 wraps a 64-bit product to 0, which matched an empty
+    # data section until ParseIdx checked before multiplying.
+    write("fuzz_idx", "dims-wrap-2pow64.idx", idx([1 << 20, 1 << 20, 1 << 24], b""))
 
 
 # Manifest v1 (src/data/manifest.h): "FSMLMANI", u32 version, u32 L, L x
@@ -113,33 +116,36 @@ def png(width, height, color_type, channels, palette=None, bit_depth=8):
     return out + png_chunk(b"IEND", b"")
 
 
-# Baseline JPEG made by hand: every block is flat (DC difference 0, then EOB),
-# with one-symbol Huffman tables, so each block is the two bits "00".
-def jpeg(width, height, components):
+# JPEG made by hand: every block is flat (DC difference 0, then EOB), with
+# one-symbol Huffman tables, so each block is the two bits "00" (baseline) or
+# the one bit "0" (progressive, DC scan only).
+def jpeg(width, height, components, progressive=False, scan=None):
     def seg(marker, payload):
         return b"\xff" + bytes([marker]) + struct.pack(">H", len(payload) + 2) + payload
 
     out = b"\xff\xd8"
     out += seg(0xDB, b"\x00" + b"\x01" * 64)
-    sampling = [0x22, 0x11, 0x11] if components == 3 else [0x11]
+    sampling = [0x22, 0x11, 0x11] if components == 3 else [0x11] * components
     sof = struct.pack(">BHHB", 8, height, width, components)
     for i in range(components):
         sof += bytes([i + 1, sampling[i], 0])
-    out += seg(0xC0, sof)
+    out += seg(0xC2 if progressive else 0xC0, sof)
     one_symbol = bytes([1] + [0] * 15) + b"\x00"
     out += seg(0xC4, b"\x00" + one_symbol)  # DC table 0: category 0
     out += seg(0xC4, b"\x10" + one_symbol)  # AC table 0: EOB
-    sos = bytes([components]) + b"".join(bytes([i + 1, 0x00]) for i in range(components)) + b"\x00\x3f\x00"
-    out += seg(0xDA, sos)
-    if components == 3:
-        mcus = ((width + 15) // 16) * ((height + 15) // 16)
-        blocks = mcus * 6
-    else:
-        blocks = ((width + 7) // 8) * ((height + 7) // 8)
-    bits = "00" * blocks
-    bits += "1" * (-len(bits) % 8)
-    out += bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8))
-    return out + b"\xff\xd9"
+    spectral_end = 0 if progressive else 63
+    sos = bytes([components]) + b"".join(bytes([i + 1, 0x00]) for i in range(components))
+    out += seg(0xDA, sos + bytes([0, spectral_end, 0]))
+    if scan is None:
+        if components == 3:
+            mcus = ((width + 15) // 16) * ((height + 15) // 16)
+            blocks = mcus * 6
+        else:
+            blocks = ((width + 7) // 8) * ((height + 7) // 8) * components
+        bits = ("0" if progressive else "00") * blocks
+        bits += "1" * (-len(bits) % 8)
+        scan = bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8))
+    return out + scan + b"\xff\xd9"
 
 
 def image_seeds():
@@ -157,6 +163,12 @@ def image_seeds():
     write("fuzz_image", "gray-20x12.jpg", jpeg(20, 12, 1))
     write("fuzz_image", "ycbcr-16x16.jpg", jpeg(16, 16, 3))
     write("fuzz_image", "truncated.jpg", jpeg(16, 16, 3)[:-6])
+    write("fuzz_image", "gray-16x16-progressive.jpg", jpeg(16, 16, 1, progressive=True))
+    # A 156-byte progressive 4-component JPEG claiming 16384x16384: stb_image
+    # decoded it (missing data reads as zeros) in 3 s and 2.4 GiB, over the
+    # fuzzers' 2 GiB limit, until InspectImage bounded pixels per byte.
+    write("fuzz_image", "regress-jpeg-16384-progressive.jpg",
+          jpeg(16384, 16384, 4, progressive=True, scan=b"\x00"))
     write("fuzz_image", "not-an-image.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
 
 

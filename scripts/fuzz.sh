@@ -36,7 +36,7 @@ command -v clang++ > /dev/null ||
   { echo "fuzz: clang++ not found; install clang and libclang-rt-14-dev (scripts/setup.sh does)" >&2; exit 2; }
 
 CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DFSML_FUZZ=ON -DFSML_BUILD_TESTS=OFF > /dev/null
+  -DFSML_FUZZ=ON -DFSML_BUILD_TESTS=OFF -DFSML_BUILD_ML=OFF -DFSML_BUILD_BENCH=OFF > /dev/null
 cmake --build "$BUILD_DIR" --target "${TARGETS[@]}"
 
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/fsml-fuzz.XXXXXX")

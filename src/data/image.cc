@@ -6,6 +6,11 @@
 namespace fsml {
 
 static constexpr int kMaxSide = 16384;
+// A complete JPEG spends at least one bit on every 8x8 block (its DC code), so
+// it has a byte per 512 pixels or more. stb_image allocates the whole image
+// up front and decodes missing data as zeros, so without this bound a
+// 150-byte file claiming 16384x16384 pixels takes seconds and over 2 GiB.
+static constexpr uint64_t kMaxJpegPixelsPerByte = 512;
 
 Result<ImageInfo> InspectImage(std::string_view b, std::string_view name) {
   ImageInfo info;
@@ -21,6 +26,10 @@ Result<ImageInfo> InspectImage(std::string_view b, std::string_view name) {
   if (w <= 0 || h <= 0 || w > kMaxSide || h > kMaxSide)
     return Err(InvalidArgument(std::string(name) + ": " + std::to_string(w) + "x" + std::to_string(h) +
                                " pixels is outside 1 to 16384 per side"));
+  if (info.media_type == "image/jpeg" &&
+      static_cast<uint64_t>(w) * static_cast<uint64_t>(h) > kMaxJpegPixelsPerByte * b.size())
+    return Err(InvalidArgument(std::string(name) + ": truncated or corrupt JPEG (" + std::to_string(w) + "x" +
+                               std::to_string(h) + " pixels in " + std::to_string(b.size()) + " bytes)"));
   stbi_uc* pixels = stbi_load_from_memory(data, len, &w, &h, &c, 0);
   if (pixels == nullptr)
     return Err(InvalidArgument(std::string(name) + ": corrupt or truncated image (" + stbi_failure_reason() + ")"));
