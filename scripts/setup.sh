@@ -15,8 +15,12 @@ PACKAGES=(
   # libraries
   libssl-dev libsqlite3-dev zlib1g-dev nlohmann-json3-dev libtomlplusplus-dev libexpected-dev
   libfmt-dev libspdlog-dev libcli11-dev libstb-dev
+  # training: LibTorch, and OpenBLAS so it does not run on netlib's reference BLAS
+  libtorch-dev libopenblas0-pthread
   # tests and benchmarks
-  libgtest-dev libgmock-dev sqlite3 hyperfine time python3
+  libgtest-dev libgmock-dev sqlite3 hyperfine time python3 git
+  # the peers benchmarks compare against
+  python3-torch python3-torchvision python3-numpy
   # the public benchmark data set
   dataset-fashion-mnist
 )

@@ -5,7 +5,7 @@
 #
 #   scripts/test.sh                 everything
 #   FSML_TEST_SANITIZE=0            skip the ASan/UBSan build
-#   FSML_FUZZ_SECONDS=N             seconds per fuzzer (default 15; 0 skips)
+#   FSML_FUZZ_SECONDS=N             seconds per fuzzer (default 10; 0 skips)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,13 +16,13 @@ echo "== unit and e2e tests"
 
 if [[ "${FSML_TEST_SANITIZE:-1}" == 1 ]]; then
   echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
-  FSML_SKIP_INSTALL=1 FSML_BUILD_DIR=build-asan FSML_CMAKE_ARGS="-DFSML_SANITIZE=ON" scripts/setup.sh
+  FSML_SKIP_INSTALL=1 FSML_BUILD_DIR=build-asan FSML_CMAKE_ARGS="-DFSML_SANITIZE=ON -DFSML_BUILD_ML=OFF -DFSML_BUILD_BENCH=OFF" scripts/setup.sh
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
      ctest --output-on-failure -j2 -L unit --timeout 600)
 fi
 
-if [[ "${FSML_FUZZ_SECONDS:-15}" != 0 && -x scripts/fuzz.sh ]]; then
-  echo "== fuzzers (${FSML_FUZZ_SECONDS:-15} s each)"
-  FSML_FUZZ_SECONDS=${FSML_FUZZ_SECONDS:-15} scripts/fuzz.sh
+if [[ "${FSML_FUZZ_SECONDS:-10}" != 0 && -x scripts/fuzz.sh ]]; then
+  echo "== fuzzers (${FSML_FUZZ_SECONDS:-10} s each)"
+  FSML_FUZZ_SECONDS=${FSML_FUZZ_SECONDS:-10} scripts/fuzz.sh
 fi
 echo "== all test tiers passed"
