@@ -30,7 +30,7 @@ function(fsml_add_test name)
   add_executable(${name} ${T_SOURCES})
   fsml_target_defaults(${name})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
-  gtest_discover_tests(${name} PROPERTIES LABELS ${T_LABEL}
-                       ENVIRONMENT "FSML_TEST_DATA=${PROJECT_SOURCE_DIR}/tests/data;FSML_BIN=$<TARGET_FILE:fsml>"
+  gtest_discover_tests(${name} TEST_PREFIX "${name}." PROPERTIES LABELS ${T_LABEL}
+                       ENVIRONMENT "FSML_TEST_DATA=${PROJECT_SOURCE_DIR}/tests/data"
                        DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <mutex>
 #include <random>
+#include <unordered_set>
 
 #include "core/sha256.h"
 #include "store/blob_store.h"
@@ -55,7 +56,10 @@ class LocalBlobStore final : public BlobStore {
                               db_->Prepare("INSERT OR IGNORE INTO objects (key, data) VALUES (?, ?)"));
         FSML_ASSIGN_OR_RETURN(Digest d, DigestFromHex(keys[i]));
         sqlite3_bind_blob(st, 1, d.data(), 32, SQLITE_TRANSIENT);
-        sqlite3_bind_blob64(st, 2, blobs[i].data(), blobs[i].size(), SQLITE_STATIC);
+        // An empty std::string_view{} has a null data(), which would bind NULL,
+        // and INSERT OR IGNORE drops a NOT NULL violation silently.
+        if (blobs[i].empty()) sqlite3_bind_zeroblob(st, 2, 0);
+        else sqlite3_bind_blob64(st, 2, blobs[i].data(), blobs[i].size(), SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE) return db_->Error("store object " + keys[i]);
         sqlite3_reset(st);
       }
@@ -126,7 +130,7 @@ class LocalBlobStore final : public BlobStore {
       sqlite3_reset(st);
     }
     if (!found) {
-      auto file = ReadFile(LoosePath(key));
+      auto file = ReadFile(LoosePath(ToHex(d)));  // files are named in lowercase
       if (!file) {
         if (file.error().code() == Code::kNotFound)
           return Err(NotFound("object " + std::string(key) + " is not in " + Describe()));
@@ -153,7 +157,7 @@ class LocalBlobStore final : public BlobStore {
       if (rc != SQLITE_DONE) return Err(db_->Error("look up object " + std::string(key)));
     }
     std::error_code ec;
-    return fs::exists(LoosePath(key), ec);
+    return fs::exists(LoosePath(ToHex(d)), ec);  // files are named in lowercase
   }
 
   Status ForEach(const std::function<Status(std::string_view, uint64_t)>& fn) override {
@@ -176,14 +180,22 @@ class LocalBlobStore final : public BlobStore {
       if (rc != SQLITE_DONE) return db_->Error("list objects");
     }
     for (const auto& [key, size] : packed) FSML_RETURN_IF_ERROR(fn(key, size));
+    // An object can be both packed and a file when small_object_bytes changed
+    // between runs; list it once.
+    std::unordered_set<std::string> packed_keys;
+    packed_keys.reserve(packed.size());
+    for (auto& [key, size] : packed) packed_keys.insert(std::move(key));
     std::error_code ec;
     for (const auto& shard : fs::directory_iterator(root_, ec)) {
       std::string prefix = shard.path().filename().string();
       if (!shard.is_directory() || prefix.size() != 2) continue;
       for (const auto& f : fs::directory_iterator(shard.path(), ec)) {
         std::string key = prefix + f.path().filename().string();
-        if (!IsSha256Hex(key)) continue;
-        FSML_RETURN_IF_ERROR(fn(key, f.file_size()));
+        if (!IsSha256Hex(key) || packed_keys.count(key)) continue;
+        std::error_code size_ec;
+        uint64_t size = f.file_size(size_ec);
+        if (size_ec) continue;  // removed while listing
+        FSML_RETURN_IF_ERROR(fn(key, size));
       }
     }
     if (ec) return IoError("list " + root_.string() + ": " + ec.message());

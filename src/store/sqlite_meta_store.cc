@@ -88,7 +88,8 @@ class SqliteMetaStore final : public MetaStore {
     std::string result;
     FSML_RETURN_IF_ERROR(Query("PRAGMA quick_check", {}, [&](const SqlRow& r) {
       if (!result.empty()) result += "; ";
-      result += std::string(r.Text(0));
+      // Findings span lines ("*** in database main ***\n..."); a message is one line.
+      for (char c : r.Text(0)) result.push_back(c == '\n' ? ' ' : c);
       return Status::Ok();
     }));
     if (result != "ok") return Corruption(db_->path() + ": integrity check: " + result);

@@ -1,5 +1,6 @@
 #include "core/sha256.h"
 
+#include <cctype>
 #include <string>
 
 #include <gtest/gtest.h>

@@ -21,6 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // Each test gets its own folder and opens "sqlite://meta.db" relative to it.
@@ -466,45 +467,62 @@ TEST_F(MetaStoreTest, CheckIntegrityReportsDanglingForeignKey) {
   EXPECT_EQ(s.message(), DbPath() + ": labels row 1 references a missing projects");
 }
 
-TEST_F(MetaStoreTest, CheckIntegrityReportsDamagedFile) {
-  {
-    auto store = MustOpen();
-    ASSERT_NE(store, nullptr);
-    // Enough rows that the middle of the file holds this table's pages, away
-    // from the schema and schema_migrations pages at the start.
-    ASSERT_TRUE(store->Exec("CREATE TABLE big (i INTEGER PRIMARY KEY, t TEXT)").has_value());
-    ASSERT_TRUE(store->Transaction([&]() -> Status {
-      for (int64_t i = 0; i < 4000; ++i) {
-        FSML_RETURN_IF_ERROR(store->Exec("INSERT INTO big (i, t) VALUES (?, ?)",
-                                         {i, std::string(200, static_cast<char>('a' + i % 26))}));
-      }
-      return Status::Ok();
-    }).ok());
-    ASSERT_TRUE(store->CheckIntegrity().ok());
+class MetaStoreDamageTest : public MetaStoreTest {
+ protected:
+  // Fills a table so that the middle of the file holds its b-tree leaf pages,
+  // away from the schema and schema_migrations pages at the start; closes the
+  // store, writes `bytes` at `offset_in_page` of the middle page, reopens and
+  // runs CheckIntegrity. Returns the error of the open (SQLite may refuse a
+  // damaged file: that must read as corruption too) or of the check.
+  Status DamageMiddlePageAndCheck(uint64_t offset_in_page, const std::string& bytes) {
+    {
+      auto store = MustOpen();
+      if (store == nullptr) return Internal("open failed");
+      EXPECT_TRUE(store->Exec("CREATE TABLE big (i INTEGER PRIMARY KEY, t TEXT)").has_value());
+      Status filled = store->Transaction([&]() -> Status {
+        for (int64_t i = 0; i < 4000; ++i) {
+          FSML_RETURN_IF_ERROR(store->Exec("INSERT INTO big (i, t) VALUES (?, ?)",
+                                           {i, std::string(200, static_cast<char>('a' + i % 26))}));
+        }
+        return Status::Ok();
+      });
+      EXPECT_TRUE(filled.ok()) << filled.ToString();
+      Status before = store->CheckIntegrity();
+      EXPECT_TRUE(before.ok()) << before.ToString();
+    }
+    // Closing the last connection checkpoints the WAL into the main file, so
+    // the damage below is what SQLite reads.
+    std::error_code ec;
+    EXPECT_FALSE(fs::exists(DbPath() + "-wal", ec) && fs::file_size(DbPath() + "-wal") > 0);
+    const uint64_t size = fs::file_size(DbPath());
+    EXPECT_GT(size, 64u * 4096);
+    {
+      std::fstream f(DbPath(), std::ios::in | std::ios::out | std::ios::binary);
+      EXPECT_TRUE(f.is_open());
+      f.seekp(static_cast<std::streamoff>((size / 2) / 4096 * 4096 + offset_in_page));
+      f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      EXPECT_TRUE(f.good());
+    }
+    auto reopened = OpenDefault();
+    if (!reopened.has_value()) return reopened.error();
+    return (*reopened)->CheckIntegrity();
   }
-  // Closing the last connection checkpoints the WAL into the main file.
-  std::error_code ec;
-  EXPECT_FALSE(fs::exists(DbPath() + "-wal", ec) && fs::file_size(DbPath() + "-wal") > 0);
-  const uint64_t size = fs::file_size(DbPath());
-  ASSERT_GT(size, 64u * 4096);
-  {
-    std::fstream f(DbPath(), std::ios::in | std::ios::out | std::ios::binary);
-    ASSERT_TRUE(f.is_open());
-    f.seekp(static_cast<std::streamoff>((size / 2) / 4096 * 4096));  // a whole page
-    std::string garbage(4096, '\x5a');
-    f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
-    ASSERT_TRUE(f.good());
-  }
+};
 
-  auto reopened = OpenDefault();
-  if (!reopened.has_value()) {
-    // SQLite may refuse the damaged file outright; that must read as corruption too.
-    EXPECT_EQ(reopened.error().code(), Code::kCorruption) << reopened.error().ToString();
-    return;
-  }
-  Status s = (*reopened)->CheckIntegrity();
+TEST_F(MetaStoreDamageTest, CheckIntegrityReportsOverwrittenPage) {
+  Status s = DamageMiddlePageAndCheck(0, std::string(4096, '\x5a'));
   EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
   EXPECT_THAT(s.message(), StartsWith(DbPath() + ": "));
+}
+
+TEST_F(MetaStoreDamageTest, CheckIntegrityReportsWhatQuickCheckFound) {
+  // The page header's cell count (offset 3, 2 bytes) set to 1: the b-tree
+  // page is still readable, so quick_check returns its findings as rows.
+  Status s = DamageMiddlePageAndCheck(3, std::string("\x00\x01", 2));
+  EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
+  EXPECT_THAT(s.message(), StartsWith(DbPath() + ": integrity check: "));
+  EXPECT_THAT(s.message(), Not(HasSubstr(": ok")));
+  EXPECT_EQ(s.message().find('\n'), std::string::npos) << "a message is one line: " << s.message();
 }
 
 TEST_F(MetaStoreTest, NestedTransactionIsAnInternalCheckFailure) {
