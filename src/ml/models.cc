@@ -192,8 +192,16 @@ Result<std::shared_ptr<Net>> BuildModel(const nlohmann::json& spec) {
   } catch (const nlohmann::json::exception& e) {  // a damaged or foreign spec
     return Err(InvalidArgument(std::string("model spec: ") + e.what()));
   } catch (const c10::Error& e) {
-    return Err(InvalidArgument(std::string("model spec: ") + e.what_without_backtrace()));
+    std::string what = e.what_without_backtrace();
+    if (IsOutOfMemory(what))
+      return Err(FailedPrecondition("out of memory building the model (" + what.substr(what.find("DefaultCPUAllocator")) +
+                                    "); use a smaller model"));
+    return Err(InvalidArgument("model spec: " + what));
   }
+}
+
+bool IsOutOfMemory(const std::string& what) {
+  return what.find("can't allocate memory") != std::string::npos || what.find("not enough memory") != std::string::npos;
 }
 
 uint64_t CountParameters(Net& net) {

@@ -31,4 +31,7 @@ Result<std::shared_ptr<Net>> BuildModel(const nlohmann::json& spec);
 
 uint64_t CountParameters(Net& net);
 
+// Whether a LibTorch error message reports a failed allocation.
+bool IsOutOfMemory(const std::string& what);
+
 }  // namespace fsml::ml

@@ -254,9 +254,13 @@ Result<TrainResult> Trainer::Run() {
     if (!r) return Err(Fail(r.error()));
     return r;
   } catch (const c10::Error& e) {  // LibTorch reports errors (out of memory among them) by exception
-    return Err(Fail(Internal(std::string("LibTorch: ") + e.what_without_backtrace())));
+    std::string what = e.what_without_backtrace();
+    if (IsOutOfMemory(what))
+      return Err(Fail(FailedPrecondition("out of memory (" + what.substr(0, what.find('\n')) +
+                                         "); lower --batch-size or use a smaller model")));
+    return Err(Fail(Internal("LibTorch: " + what)));
   } catch (const std::bad_alloc&) {
-    return Err(Fail(Aborted("out of memory; lower --batch-size or use a smaller model")));
+    return Err(Fail(FailedPrecondition("out of memory; lower --batch-size or use a smaller model")));
   }
 }
 

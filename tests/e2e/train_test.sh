@@ -163,6 +163,9 @@ case_bad_input_errors() {
   fsml import notest exp/notest.jsonl > /dev/null
   fsml data commit notest -m v1 > /dev/null
   expect_fail "notest@v1 has no items in the test split" fsml train notest@v1 --model mlp --epochs 1 --test
+  # Out of memory: a model far larger than the address space allowed.
+  (ulimit -v 6000000; "$FSML" -q train toy@v1 --model mlp --model-param 'hidden=[60000,60000]' --epochs 1 > out.txt 2> err.txt)
+  grep -q "fsml: error: out of memory building the model" err.txt || { fail "no out-of-memory message"; cat err.txt >&2; }
   # Divergence stops with a clear message and marks the run failed.
   expect_fail "training diverged in epoch 1 (loss is" fsml train toy@v1 --model mlp --optimizer sgd --lr 99 --epochs 2 --batch-size 16
   expect_eq "$(fsml runs list --json | py "d[0]['status']")" failed "status after divergence"
