@@ -142,7 +142,7 @@ void RegisterDataCommands(CLI::App& app, Context& ctx) {
     auto json = std::make_shared<bool>(false);
     cmd->add_option("A", *a, "older version, NAME@vN")->required();
     cmd->add_option("B", *b, "newer version, NAME@vN")->required();
-    cmd->add_option("--limit", *limit, "items to list per kind of change");
+    cmd->add_option("--limit", *limit, "items to list per kind of change (default 10)");
     cmd->add_flag("--json", *json, "print JSON");
     cmd->callback([&ctx, a, b, limit, json] {
       Run(ctx, [&]() -> Status {
@@ -212,7 +212,7 @@ void RegisterDataCommands(CLI::App& app, Context& ctx) {
     auto format = std::make_shared<std::string>("jsonl");
     cmd->add_option("REF", *ref, "NAME@vN")->required();
     cmd->add_option("DIR", *dir, "new (or empty) folder to write")->required();
-    cmd->add_option("--format", *format, "imagefolder or jsonl");
+    cmd->add_option("--format", *format, "imagefolder or jsonl (default)");
     cmd->callback([&ctx, ref, dir, format] {
       Run(ctx, [&]() -> Status {
         FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));

@@ -38,10 +38,10 @@ void RegisterProjectCommands(CLI::App& app, Context& ctx) {
     auto guidelines = std::make_shared<std::string>();
     auto splits = std::make_shared<std::string>("80,10,10");
     cmd->add_option("NAME", *name, "project name")->required();
-    cmd->add_option("--type", *type, "image-classification or text-classification");
+    cmd->add_option("--type", *type, "image-classification (default) or text-classification");
     cmd->add_option("--labels", *labels, "comma-separated label names, e.g. shirt,trouser,bag")->required();
     cmd->add_option("--guidelines", *guidelines, "Markdown file with the labeling guidelines");
-    cmd->add_option("--splits", *splits, "train,val,test percentages for items without a given split");
+    cmd->add_option("--splits", *splits, "train,val,test percentages for items without a given split (default 80,10,10)");
     cmd->callback([&ctx, name, type, labels, guidelines, splits] {
       Run(ctx, [&]() -> Status {
         FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));

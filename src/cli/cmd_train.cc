@@ -148,7 +148,7 @@ void RegisterTrainCommands(CLI::App& app, Context& ctx) {
     auto* cmd = app.add_subcommand("train", "train a model on a dataset version (LibTorch), recorded as a run");
     auto f = std::make_shared<TrainFlags>();
     cmd->add_option("REF", f->ref, "dataset version, NAME@vN (not needed with --resume)");
-    cmd->add_option("--model", f->opt.model, "mlp, cnn-small or resnet");
+    cmd->add_option("--model", f->opt.model, "mlp, cnn-small (default) or resnet");
     cmd->add_option("--model-param", f->model_params, "KEY=JSON model parameter, e.g. width=32 or hidden=[512,256]");
     cmd->add_option("--epochs", f->opt.epochs, "epochs (default: the model's recipe)");
     cmd->add_option("--batch-size", f->opt.batch_size, "batch size");
@@ -207,7 +207,7 @@ void RegisterTrainCommands(CLI::App& app, Context& ctx) {
     auto limit = std::make_shared<size_t>(50);
     auto json = std::make_shared<bool>(false);
     cmd->add_option("NAME", *project, "only this project's runs");
-    cmd->add_option("--limit", *limit, "at most this many runs");
+    cmd->add_option("--limit", *limit, "at most this many runs (default 50)");
     cmd->add_flag("--json", *json, "print JSON");
     cmd->callback([&ctx, project, limit, json] {
       Run(ctx, [&]() -> Status {
@@ -340,8 +340,8 @@ void RegisterTrainCommands(CLI::App& app, Context& ctx) {
     auto scale = std::make_shared<double>(1.0);
     auto threads = std::make_shared<int>(0);
     cmd->add_option("BENCHMARK", *bench, "fashion-mnist")->required();
-    cmd->add_option("--models", *models, "comma-separated: mlp, cnn-small, resnet");
-    cmd->add_option("--epochs-scale", *scale, "multiply each recipe's epochs (e.g. 0.2 for a quick check)");
+    cmd->add_option("--models", *models, "comma-separated: mlp, cnn-small, resnet (default mlp,cnn-small)");
+    cmd->add_option("--epochs-scale", *scale, "multiply each recipe's epochs (default 1; e.g. 0.2 for a quick check)");
     cmd->add_option("--threads", *threads, "threads (default: all cores)");
     cmd->callback([&ctx, bench, models, scale, threads] {
       Run(ctx, [&]() -> Status {

@@ -13,7 +13,7 @@ void RegisterWorkspaceCommands(CLI::App& app, Context& ctx) {
   {
     auto* cmd = app.add_subcommand("init", "make a folder an fsml workspace (fsml.toml + .fsml/)");
     auto dir = std::make_shared<std::string>(".");
-    cmd->add_option("DIR", *dir, "folder (made if missing)");
+    cmd->add_option("DIR", *dir, "folder, made if missing (default: the current folder)");
     cmd->callback([&ctx, dir] {
       Run(ctx, [&]() -> Status {
         FSML_ASSIGN_OR_RETURN(auto ws, Workspace::Init(*dir));
@@ -25,7 +25,7 @@ void RegisterWorkspaceCommands(CLI::App& app, Context& ctx) {
   {
     auto* cmd = app.add_subcommand("quickstart", "run the main job on the embedded defaults: workspace, Fashion-MNIST, fashion@v1");
     auto dir = std::make_shared<std::string>("fsml-quickstart");
-    cmd->add_option("DIR", *dir, "workspace folder (made or reused)");
+    cmd->add_option("DIR", *dir, "workspace folder, made or reused (default fsml-quickstart)");
     cmd->callback([&ctx, dir] {
       Run(ctx, [&]() -> Status {
         std::error_code ec;

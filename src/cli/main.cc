@@ -11,7 +11,6 @@ int main(int argc, char** argv) {
   CLI::App app{"fsml: crawl, label, version, train, evaluate, register and serve ML models, in one program.",
                "fsml"};
   app.set_version_flag("--version", std::string("fsml ") + fsml::kVersion + " (" + fsml::kCodeVersion + ")");
-  app.option_defaults()->always_capture_default();
   app.add_option("-w,--workspace", ctx.workspace, "workspace folder (default: $FSML_WORKSPACE, or the nearest folder with fsml.toml)");
   app.add_flag("-q,--quiet", ctx.quiet, "no progress output");
   app.require_subcommand(1);
