@@ -1,5 +1,9 @@
 // The trainer and the training module's entry point (libfsml_ml.so).
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
+#include <stop_token>
+#include <thread>
 #include <cmath>
 #include <chrono>
 #include <cstring>
@@ -389,6 +393,17 @@ Result<TrainResult> Trainer::Train() {
             result.parameters, threads, BlasName());
 
   StopSignals signals;
+  // Heartbeats from a thread of their own, so a slow disk never stalls a step.
+  std::jthread heartbeat([&meta, id = run_id_](std::stop_token stop) {
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock lock(mu);
+    while (true) {
+      cv.wait_for(lock, stop, std::chrono::seconds(30), [] { return false; });  // wakes early on stop
+      if (stop.stop_requested()) return;
+      Heartbeat(meta, id).IgnoreError();  // a missed heartbeat only delays reaping
+    }
+  });
   int epochs = params["epochs"];
   int patience = params["patience"];
   double smoothing = params["label_smoothing"];
@@ -401,7 +416,6 @@ Result<TrainResult> Trainer::Train() {
     double loss_sum = 0, lr = 0;
     uint64_t correct = 0, seen = 0;
     int64_t step = static_cast<int64_t>(epoch - 1) * per_epoch;
-    auto last_beat = std::chrono::steady_clock::now();
     while (true) {
       if (g_stop) return Err(Aborted("stopped by a signal during epoch " + std::to_string(epoch) + "; resume with fsml train --resume " + std::to_string(run_id_)));
       FSML_ASSIGN_OR_RETURN(auto batch, train->Next());
@@ -432,10 +446,6 @@ Result<TrainResult> Trainer::Train() {
       char status[64];
       std::snprintf(status, sizeof status, "loss %.4f  acc %.4f", loss_sum / seen, static_cast<double>(correct) / seen);
       progress.SetStatus(status);
-      if (std::chrono::steady_clock::now() - last_beat > std::chrono::seconds(30)) {
-        Heartbeat(meta, run_id_).IgnoreError();  // a missed heartbeat only delays reaping
-        last_beat = std::chrono::steady_clock::now();
-      }
     }
     progress.Finish();
     EpochMetrics m;
