@@ -156,7 +156,7 @@ Result<nlohmann::json> ResolveModelParams(const std::string& model, const nlohma
     FSML_RETURN_IF_ERROR(CheckDropout(p["dropout"]));
   } else if (model == "cnn-small") {
     FSML_RETURN_IF_ERROR(CheckKeys(model, given, {"channels", "hidden", "dropout"}));
-    p = {{"channels", {32, 64}}, {"hidden", 24}, {"dropout", 0.25}};
+    p = {{"channels", {32, 64}}, {"hidden", 24}, {"dropout", 0.1}};
     p.update(given);
     FSML_ASSIGN_OR_RETURN(auto ch, IntList(p["channels"], "cnn-small channels", 1, 1024));
     if (ch.size() != 2) return Err(InvalidArgument("cnn-small channels must list the two conv blocks' widths"));

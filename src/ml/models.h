@@ -22,7 +22,7 @@ class Net : public torch::nn::Module {
 // Fills the defaults of `model`'s parameters and rejects unknown keys or
 // bad values: the result is what the run records.
 //   mlp:       {"hidden": [256, 128, 100], "dropout": 0.1}
-//   cnn-small: {"channels": [32, 64], "hidden": 24, "dropout": 0.25}
+//   cnn-small: {"channels": [32, 64], "hidden": 24, "dropout": 0.1}
 //   resnet:    {"width": 16, "blocks": [2, 2, 2, 2]}   (ResNet-18 layout at width 64)
 Result<nlohmann::json> ResolveModelParams(const std::string& model, const nlohmann::json& params);
 

@@ -134,7 +134,7 @@ struct Recipe {
 
 Recipe RecipeFor(const std::string& model) {
   if (model == "mlp") return {30, 128, "adamw", 1e-3, 1e-4, 0.9, "cosine", 0, 0.0, "", 0};
-  if (model == "cnn-small") return {15, 128, "adamw", 2e-3, 5e-4, 0.9, "cosine", 1, 0.0, "", 0};
+  if (model == "cnn-small") return {20, 128, "adamw", 2e-3, 5e-4, 0.9, "cosine", 1, 0.0, "", 0};
   return {15, 128, "sgd", 0.1, 5e-4, 0.9, "cosine", 1, 0.0, "crop,flip", 0};  // resnet
 }
 
