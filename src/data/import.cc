@@ -230,23 +230,25 @@ Status ReadCsv(const fs::path& path, const Project& project, std::vector<Record>
   std::vector<std::string> header;
   int text_col = -1, image_col = -1, label_col = -1, split_col = -1;
   bool checked = false;
-  return ParseCsv(text, name, &header, [&](uint64_t line, const std::vector<std::string>& f) -> Status {
-    if (!checked) {
-      for (size_t i = 0; i < header.size(); ++i) {
-        if (header[i] == "text") text_col = static_cast<int>(i);
-        else if (header[i] == "image") image_col = static_cast<int>(i);
-        else if (header[i] == "label") label_col = static_cast<int>(i);
-        else if (header[i] == "split") split_col = static_cast<int>(i);
-      }
-      const char* need = project.type == TaskType::kTextClassification ? "text" : "image";
-      if ((project.type == TaskType::kTextClassification ? text_col : image_col) < 0)
-        return InvalidArgument(name + ": line 1: missing column '" + need + "' (header has: " + [&] {
-          std::string h;
-          for (const auto& c : header) h += (h.empty() ? "" : ", ") + c;
-          return h;
-        }() + ")");
-      checked = true;
+  auto check_header = [&]() -> Status {
+    for (size_t i = 0; i < header.size(); ++i) {
+      if (header[i] == "text") text_col = static_cast<int>(i);
+      else if (header[i] == "image") image_col = static_cast<int>(i);
+      else if (header[i] == "label") label_col = static_cast<int>(i);
+      else if (header[i] == "split") split_col = static_cast<int>(i);
     }
+    const char* need = project.type == TaskType::kTextClassification ? "text" : "image";
+    if ((project.type == TaskType::kTextClassification ? text_col : image_col) < 0)
+      return InvalidArgument(name + ": line 1: missing column '" + need + "' (header has: " + [&] {
+        std::string h;
+        for (const auto& c : header) h += (h.empty() ? "" : ", ") + c;
+        return h;
+      }() + ")");
+    checked = true;
+    return Status::Ok();
+  };
+  FSML_RETURN_IF_ERROR(ParseCsv(text, name, &header, [&](uint64_t line, const std::vector<std::string>& f) -> Status {
+    if (!checked) FSML_RETURN_IF_ERROR(check_header());
     Record r;
     r.position = name + ": line " + std::to_string(line);
     r.source = name + ":" + std::to_string(line);
@@ -258,7 +260,10 @@ Status ReadCsv(const fs::path& path, const Project& project, std::vector<Record>
         r.meta[header[i]] = f[i];
     out->push_back(std::move(r));
     return Status::Ok();
-  });
+  }));
+  // A file with a header and no rows still names a missing column.
+  if (!checked) FSML_RETURN_IF_ERROR(check_header());
+  return Status::Ok();
 }
 
 // Reads, checks and hashes one record's bytes. File-backed records drop

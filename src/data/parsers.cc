@@ -43,6 +43,12 @@ Result<std::string> Gunzip(std::string_view gz, std::string_view name, uint64_t 
                                  HumanBytes(max_out)));
     }
     out.append(buf, produced);
+    if (rc == Z_STREAM_END && (zs.avail_in > 0 || fed < gz.size())) {
+      // Another gzip member follows (as `cat a.gz b.gz` makes): read it too.
+      inflateReset(&zs);
+      rc = Z_OK;
+      continue;
+    }
     if (rc != Z_STREAM_END && produced == 0 && zs.avail_in == 0 && fed >= gz.size()) {
       inflateEnd(&zs);
       return Err(InvalidArgument(std::string(name) + ": gzip: truncated"));

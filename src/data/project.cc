@@ -132,6 +132,12 @@ static Result<Project> ProjectFromRow(const SqlRow& r) {
 Result<Project> CreateProject(MetaStore& meta, const ProjectSpec& spec, const std::string& author) {
   FSML_RETURN_IF_ERROR(ValidateProjectName(spec.name));
   if (spec.labels.empty()) return Err(InvalidArgument("project '" + spec.name + "' needs at least one label"));
+  const SplitRatios& r = spec.ratios;
+  if (r.train_permille < 0 || r.val_permille < 0 || r.test_permille < 0 ||
+      r.train_permille + r.val_permille + r.test_permille != 1000)
+    return Err(InvalidArgument("project '" + spec.name + "': split ratios " + std::to_string(r.train_permille) + "," +
+                               std::to_string(r.val_permille) + "," + std::to_string(r.test_permille) +
+                               " (permille) must be non-negative and add up to 1000"));
   std::set<std::string> seen;
   for (const auto& l : spec.labels) {
     FSML_RETURN_IF_ERROR(ValidateLabelName(l));
@@ -192,7 +198,11 @@ Result<std::vector<Project>> ListProjects(MetaStore& meta) {
 
 Status SetLabels(MetaStore& meta, Project& project, const std::vector<std::string>& labels) {
   if (labels.empty()) return InvalidArgument("project '" + project.name + "' needs at least one label");
-  std::set<std::string> keep(labels.begin(), labels.end());
+  std::set<std::string> keep;
+  for (const auto& l : labels) {
+    FSML_RETURN_IF_ERROR(ValidateLabelName(l));
+    if (!keep.insert(l).second) return InvalidArgument("label '" + l + "' is listed twice");
+  }
   FSML_RETURN_IF_ERROR(meta.Transaction([&]() -> Status {
     for (const auto& l : project.labels) {
       if (keep.count(l.name)) continue;

@@ -196,6 +196,13 @@ Status TagVersion(MetaStore& meta, const Project& project, int64_t number, const
   if (ParseVersionNumber(tag) || tag == "latest")
     return InvalidArgument("tag '" + tag + "' would be confused with a version number or 'latest'");
   return meta.Transaction([&]() -> Status {
+    FSML_ASSIGN_OR_RETURN(auto exists, meta.QueryInt("SELECT number FROM dataset_versions WHERE project_id = ? AND number = ?",
+                                                     {project.id, number}));
+    if (!exists) {
+      FSML_ASSIGN_OR_RETURN(auto latest, meta.QueryInt("SELECT MAX(number) FROM dataset_versions WHERE project_id = ?", {project.id}));
+      return NotFound("no version " + project.name + "@v" + std::to_string(number) +
+                      (latest ? " (latest is " + project.name + "@v" + std::to_string(*latest) + ")" : " (no versions yet)"));
+    }
     FSML_ASSIGN_OR_RETURN(auto current, meta.QueryInt("SELECT number FROM version_tags WHERE project_id = ? AND name = ?",
                                                       {project.id, tag}));
     if (current && *current == number) return Status::Ok();

@@ -253,6 +253,8 @@ case_bad_input_errors() {
   expect_fail "arr.jsonl: line 1: expected a JSON object, got array" fsml import t arr.jsonl
   printf 'label\npos\n' > nocol.csv
   expect_fail "nocol.csv: line 1: missing column 'text' (header has: label)" fsml import t nocol.csv
+  printf 'label,source\n' > header-only.csv
+  expect_fail "header-only.csv: line 1: missing column 'text' (header has: label, source)" fsml import t header-only.csv
   printf 'text,label\n"open quote,pos\n' > quote.csv
   expect_fail "quote.csv: line 2: unterminated quoted field" fsml import t quote.csv
   printf 'text,label\na,pos,extra\n' > fields.csv
@@ -290,6 +292,12 @@ case_bad_input_errors() {
   mkdir gzcut && cp d/* gzcut/ && head -c 20 d/train-images-idx3-ubyte.gz > gzcut/train-images-idx3-ubyte.gz
   expect_fail "gzip: truncated" fsml import i4 gzcut --format idx --label-names a,b,c
   expect_fail "has value 2 but only 2 label names were given" fsml import i5 d --format idx --label-names a,b
+  # A gzip file of two members (as cat a.gz b.gz makes) is read whole.
+  mkdir multi && cp d/train-labels-idx1-ubyte.gz multi/
+  gzip -dc d/train-images-idx3-ubyte.gz > raw.idx
+  { head -c 20 raw.idx | gzip; tail -c +21 raw.idx | gzip; } > multi/train-images-idx3-ubyte.gz
+  expect_ok fsml import i7 multi --format idx --label-names a,b,c
+  expect_contains "$T/out" "3 new"
   expect_fail "--format idx needs --label-names" fsml import i6 d --format idx
   expect_fail "unknown import format 'xml'" fsml import t x --format xml
   # Label set changes that would orphan annotations are refused.

@@ -16,8 +16,6 @@
 namespace fsml {
 namespace {
 
-using ::testing::HasSubstr;
-
 Digest Filled(uint8_t b) {
   Digest d;
   d.fill(b);
@@ -54,7 +52,8 @@ std::string ReadHexFile(const fs::path& path) {
     if (c == '\n') comment = false;
     if (!comment && std::isxdigit(static_cast<unsigned char>(c))) hex.push_back(c);
   }
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
   return out;
 }
 
@@ -117,8 +116,8 @@ TEST(ManifestTest, RoundTripsThroughParse) {
   Manifest m;
   m.labels = {"shirt", "sneaker", "bag", "ünïcode label", "T-shirt/top"};
   for (int i = 0; i < 50; ++i) {
-    m.rows.push_back({Sha256("item " + std::to_string(i)), static_cast<uint32_t>(i % 5),
-                      static_cast<Split>(i % 3), static_cast<uint64_t>(1000 + i)});
+    m.rows.push_back({Sha256("item " + std::to_string(i)), static_cast<uint32_t>(i % 5), static_cast<Split>(i % 3),
+                      static_cast<uint64_t>(1000 + i)});
   }
   std::sort(m.rows.begin(), m.rows.end(), [](const ManifestRow& a, const ManifestRow& b) { return a.item < b.item; });
   std::string bytes = SerializeManifest(m);
@@ -165,7 +164,8 @@ std::vector<CorruptCase> CorruptCases() {
   cases.push_back({"bad magic", bad_magic, "manifest: not a manifest (bad magic or too short)"});
   cases.push_back({"empty", "", "manifest: not a manifest (bad magic or too short)"});
   cases.push_back({"magic only", "FSMLMANI", "manifest: not a manifest (bad magic or too short)"});
-  cases.push_back({"one byte short of the minimum", good.substr(0, 55), "manifest: not a manifest (bad magic or too short)"});
+  cases.push_back(
+      {"one byte short of the minimum", good.substr(0, 55), "manifest: not a manifest (bad magic or too short)"});
 
   std::string flipped = good;
   flipped[rows_at + 40] ^= 0x01;
@@ -186,7 +186,8 @@ std::vector<CorruptCase> CorruptCases() {
                    "manifest: row count 2 does not match the size"});
   std::string huge_count = body;
   for (int i = 0; i < 8; ++i) huge_count[rows_at - 8 + i] = '\xff';
-  cases.push_back({"row count 2^64-1", Seal(huge_count), "manifest: row count 18446744073709551615 does not match the size"});
+  cases.push_back(
+      {"row count 2^64-1", Seal(huge_count), "manifest: row count 18446744073709551615 does not match the size"});
 
   std::string many_labels = body.substr(0, 12);
   PutLe<uint32_t>(many_labels, 1000);
@@ -207,7 +208,8 @@ std::vector<CorruptCase> CorruptCases() {
   cases.push_back({"row count cut off", Seal(no_count), "manifest: truncated before the row count"});
 
   std::string unsorted = body;
-  std::string row0 = body.substr(rows_at, kManifestRowBytes), row1 = body.substr(rows_at + kManifestRowBytes, kManifestRowBytes);
+  std::string row0 = body.substr(rows_at, kManifestRowBytes),
+              row1 = body.substr(rows_at + kManifestRowBytes, kManifestRowBytes);
   unsorted.replace(rows_at, kManifestRowBytes, row1);
   unsorted.replace(rows_at + kManifestRowBytes, kManifestRowBytes, row0);
   cases.push_back({"unsorted rows", Seal(unsorted), "manifest: rows are not sorted by item id"});
@@ -254,7 +256,9 @@ TEST(ManifestTest, EveryFlippedByteIsDetected) {
     bad[i] ^= 0x04;
     auto m = ParseManifest(bad);
     EXPECT_FALSE(m.has_value()) << "flipping byte " << i << " went unnoticed";
-    if (!m) EXPECT_EQ(m.error().code(), Code::kCorruption);
+    if (!m) {
+      EXPECT_EQ(m.error().code(), Code::kCorruption);
+    }
   }
 }
 
@@ -297,15 +301,41 @@ TEST(DiffManifestsTest, ClassifiesRowsTableDriven) {
       {"empty labels tables too", Manifest{}, Make({"x"}, {}), {}, {}, {}, 0},
       {"all added", Make({"x"}, {}), Make({"x", "y"}, {{1, 0}, {2, 1}}), {1, 2}, {}, {}, 0},
       {"all removed", Make({"x", "y"}, {{1, 0}, {2, 1}}), Make({}, {}), {}, {1, 2}, {}, 0},
-      {"identical", Make({"x", "y"}, {{1, 0}, {2, 1}, {3, 0}}), Make({"x", "y"}, {{1, 0}, {2, 1}, {3, 0}}), {}, {}, {}, 3},
-      {"same names at different indexes are not relabels", Make({"x", "y"}, {{1, 0}, {2, 1}}),
-       Make({"z", "y", "x"}, {{1, 2}, {2, 1}}), {}, {}, {}, 2},
-      {"same index, different names is a relabel", Make({"x", "y"}, {{1, 0}}), Make({"y", "x"}, {{1, 0}}), {}, {},
-       {{1, "x", "y"}}, 0},
-      {"mixed", Make({"x", "y"}, {{1, 0}, {2, 1}, {3, 0}, {5, 1}}), Make({"y", "x", "z"}, {{2, 0}, {3, 2}, {4, 1}, {6, 0}}),
-       {4, 6}, {1, 5}, {{3, "x", "z"}}, 1},
-      {"interleaved", Make({"x"}, {{1, 0}, {3, 0}, {5, 0}}), Make({"x"}, {{2, 0}, {4, 0}, {6, 0}}), {2, 4, 6}, {1, 3, 5},
-       {}, 0},
+      {"identical",
+       Make({"x", "y"}, {{1, 0}, {2, 1}, {3, 0}}),
+       Make({"x", "y"}, {{1, 0}, {2, 1}, {3, 0}}),
+       {},
+       {},
+       {},
+       3},
+      {"same names at different indexes are not relabels",
+       Make({"x", "y"}, {{1, 0}, {2, 1}}),
+       Make({"z", "y", "x"}, {{1, 2}, {2, 1}}),
+       {},
+       {},
+       {},
+       2},
+      {"same index, different names is a relabel",
+       Make({"x", "y"}, {{1, 0}}),
+       Make({"y", "x"}, {{1, 0}}),
+       {},
+       {},
+       {{1, "x", "y"}},
+       0},
+      {"mixed",
+       Make({"x", "y"}, {{1, 0}, {2, 1}, {3, 0}, {5, 1}}),
+       Make({"y", "x", "z"}, {{2, 0}, {3, 2}, {4, 1}, {6, 0}}),
+       {4, 6},
+       {1, 5},
+       {{3, "x", "z"}},
+       1},
+      {"interleaved",
+       Make({"x"}, {{1, 0}, {3, 0}, {5, 0}}),
+       Make({"x"}, {{2, 0}, {4, 0}, {6, 0}}),
+       {2, 4, 6},
+       {1, 3, 5},
+       {},
+       0},
   };
   for (const Case& c : cases) {
     ManifestDiff d = DiffManifests(c.a, c.b);

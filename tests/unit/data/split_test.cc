@@ -67,8 +67,8 @@ TEST(ParseSplitRatiosTest, AcceptsPercentagesAddingUpTo100) {
     const char* text;
     int train, val, test;
   };
-  for (const Case& c : {Case{"80,10,10", 800, 100, 100}, Case{"70,20,10", 700, 200, 100},
-                        Case{"100,0,0", 1000, 0, 0}, Case{"0,0,100", 0, 0, 1000}, Case{"34,33,33", 340, 330, 330}}) {
+  for (const Case& c : {Case{"80,10,10", 800, 100, 100}, Case{"70,20,10", 700, 200, 100}, Case{"100,0,0", 1000, 0, 0},
+                        Case{"0,0,100", 0, 0, 1000}, Case{"34,33,33", 340, 330, 330}}) {
     auto r = ParseSplitRatios(c.text);
     ASSERT_TRUE(r.has_value()) << c.text << ": " << r.error().message();
     EXPECT_EQ(r->train_permille, c.train) << c.text;
@@ -124,9 +124,8 @@ TEST(AssignSplitTest, BucketBoundariesFollowTheRatios) {
   // Finds ids whose bucket sits on each boundary of 80/10/10 and checks the
   // side they land on: [0,800) train, [800,900) val, [900,1000) test.
   const SplitRatios r{800, 100, 100};
-  const std::vector<std::pair<int, Split>> want = {
-      {0, Split::kTrain}, {799, Split::kTrain}, {800, Split::kVal},
-      {899, Split::kVal}, {900, Split::kTest},  {999, Split::kTest}};
+  const std::vector<std::pair<int, Split>> want = {{0, Split::kTrain}, {799, Split::kTrain}, {800, Split::kVal},
+                                                   {899, Split::kVal}, {900, Split::kTest},  {999, Split::kTest}};
   std::vector<bool> found(want.size(), false);
   for (int i = 0; i < 200000 && std::find(found.begin(), found.end(), false) != found.end(); ++i) {
     std::string id = ItemId(i);

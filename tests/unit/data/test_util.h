@@ -11,6 +11,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <memory>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -26,18 +27,23 @@
 #include "data/project.h"
 #include "data/workspace.h"
 
+namespace fsml {
+// Prints "kNotFound"-style names in assertion failures instead of bytes.
+inline void PrintTo(Code code, std::ostream* os) { *os << CodeName(code); }
+}  // namespace fsml
+
 namespace fsml::test {
 
 // Asserts that a Status or Result is OK, printing the error otherwise.
-#define FSML_ASSERT_OK(expr)                                   \
-  do {                                                         \
+#define FSML_ASSERT_OK(expr)                                            \
+  do {                                                                  \
     const ::fsml::Status fsml_test_s_ = ::fsml::test::StatusOf((expr)); \
-    ASSERT_TRUE(fsml_test_s_.ok()) << fsml_test_s_.ToString();  \
+    ASSERT_TRUE(fsml_test_s_.ok()) << fsml_test_s_.ToString();          \
   } while (0)
-#define FSML_EXPECT_OK(expr)                                   \
-  do {                                                         \
+#define FSML_EXPECT_OK(expr)                                            \
+  do {                                                                  \
     const ::fsml::Status fsml_test_s_ = ::fsml::test::StatusOf((expr)); \
-    EXPECT_TRUE(fsml_test_s_.ok()) << fsml_test_s_.ToString();  \
+    EXPECT_TRUE(fsml_test_s_.ok()) << fsml_test_s_.ToString();          \
   } while (0)
 
 inline Status StatusOf(const Status& s) { return s; }
@@ -103,7 +109,7 @@ inline void WriteGzipFile(const fs::path& path, std::string_view bytes) {
 // Deterministic pseudo-random-looking pixels; `seed` makes images distinct.
 inline std::vector<uint8_t> TestPixels(int width, int height, int seed) {
   std::vector<uint8_t> px(static_cast<size_t>(width) * height);
-  uint32_t x = 2166136261u ^ static_cast<uint32_t>(seed * 16777619);
+  uint32_t x = 2166136261u ^ (static_cast<uint32_t>(seed) * 16777619u);
   for (auto& p : px) {
     x ^= x << 13;
     x ^= x >> 17;
