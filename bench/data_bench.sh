@@ -12,6 +12,7 @@
 #   --repeat N           fresh-workspace repetitions of the 70k pipeline; medians are reported (default 3)
 #   --git-budget SECS    wall-clock budget for git's timed commands at 1M (default 600)
 #   --no-git-1m          skip the git peer at 1M
+#   --git-gc             also time `git gc` of the 70k repo (info only; slow where unlinks are slow)
 #   --keep               keep the scratch workspaces/repos (bench/out/work) afterwards
 #
 # Every timing is wall-clock, measured here (date +%s%N around the command,
@@ -20,6 +21,7 @@
 # The table is printed at the end and saved as OUT/data_bench.md; every
 # command's output is kept in OUT/logs/.
 set -euo pipefail
+say() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SCALE=70k
@@ -29,6 +31,9 @@ REPEAT=3
 GIT_BUDGET=600
 GIT_1M=1
 KEEP=0
+GIT_GC=0
+N1M=${FSML_BENCH_SYNTH_N:-1000000}     # items at "1m" scale; smaller only to smoke-test this script
+SKIP_70K=${FSML_BENCH_SKIP_70K:-0}      # 1: 1m section only (to smoke-test this script)
 ARGS=("$@")
 while (($#)); do
   case "$1" in
@@ -39,11 +44,14 @@ while (($#)); do
     --git-budget) GIT_BUDGET=$2; shift 2 ;;
     --no-git-1m) GIT_1M=0; shift ;;
     --keep) KEEP=1; shift ;;
+    --git-gc) GIT_GC=1; shift ;;
     -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "data_bench: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 case "$SCALE" in 70k|1m) ;; *) echo "data_bench: --scale must be 70k or 1m" >&2; exit 2 ;; esac
+[[ "$N1M" =~ ^[1-9][0-9]{3,}$ ]] || { echo "data_bench: FSML_BENCH_SYNTH_N must be an integer >= 1000" >&2; exit 2; }
+N1M_TXT=$(python3 -c "print(f'{$N1M:,}')")
 [[ "$REPEAT" =~ ^[1-9][0-9]*$ ]] || { echo "data_bench: --repeat must be a positive integer" >&2; exit 2; }
 if [[ -z "$FSML" ]]; then FSML="$REPO/build/src/fsml"; fi
 [[ -x "$FSML" ]] || { echo "data_bench: no fsml binary at $FSML (run scripts/setup.sh, or pass --fsml PATH)" >&2; exit 2; }
@@ -58,10 +66,16 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 WORK="$OUT/work"
 LOGS="$OUT/logs"
+if [[ -e "$WORK" ]]; then say "removing the previous scratch folder $WORK"; fi
 rm -rf "$WORK" "$LOGS"
 mkdir -p "$WORK" "$LOGS"
 MD="$OUT/data_bench.md"
-cleanup() { if [[ $KEEP == 0 ]]; then rm -rf "$WORK"; fi; }
+cleanup() {
+  if [[ $KEEP == 0 && -d "$WORK" ]]; then
+    say "removing the scratch folder $WORK (untimed; unlinks are slow on a disk mounted with 'discard'; --keep skips this)"
+    rm -rf "$WORK"
+  fi
+}
 trap cleanup EXIT
 
 # git as installed, with no user/system config in the way; auto-gc off so no
@@ -75,7 +89,6 @@ git_init() {
   git -C "$1" config maintenance.auto false
 }
 
-say() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
 # ---------------------------------------------------------------- helper ----
 HELPER="$WORK/helper.py"
@@ -189,8 +202,9 @@ helper() { python3 "$HELPER" "$@"; }
 
 # --------------------------------------------------------------- measure ----
 # measure KEY CMD...: runs CMD once under /usr/bin/time -v; sets T[KEY] (s),
-# RSS[KEY] (KiB); stdout/stderr in LOGS/KEY.out/.err. Fails the run on error.
-declare -A T RSS
+# RSS[KEY] (KiB), CPU[KEY] (user+sys s); stdout/stderr in LOGS/KEY.out/.err.
+# Fails the run on error.
+declare -A T RSS CPU
 measure() {
   local key=$1; shift
   local t0 t1 rc=0
@@ -202,6 +216,7 @@ measure() {
   fi
   T[$key]=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", (b-a)/1e9}')
   RSS[$key]=$(awk -F': ' '/Maximum resident set size/{print $2}' "$LOGS/$key.time")
+  CPU[$key]=$(awk -F': ' '/User time|System time/{s += $2} END{printf "%.3f", s}' "$LOGS/$key.time")
 }
 # measure_timeout KEY SECS CMD...: like measure, but returns 124 instead of
 # failing when CMD runs past SECS.
@@ -217,6 +232,7 @@ measure_timeout() {
     echo "data_bench: '$*' failed (exit $rc):" >&2; tail -5 "$LOGS/$key.err" "$LOGS/$key.out" >&2; exit 1
   fi
   RSS[$key]=$(awk -F': ' '/Maximum resident set size/{print $2}' "$LOGS/$key.time")
+  CPU[$key]=$(awk -F': ' '/User time|System time/{s += $2} END{printf "%.3f", s}' "$LOGS/$key.time")
 }
 # hf KEY RUNS CMD: hyperfine mean/sd of a read-only command (shell string).
 hf() {
@@ -241,13 +257,13 @@ met() {  # value target -> "yes" / "**NO**"
 }
 med() { helper median "$@"; }
 
-ENV_LINE="$(nproc) cores ($(lscpu 2>/dev/null | awk -F': *' '/Model name/{print $2; exit}')), $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(df -T "$WORK" | awk 'NR==2{print $2}') scratch fs; $("$FSML" --version 2>/dev/null | head -1); $(git --version)"
+ENV_LINE="$(nproc) cores ($(lscpu 2>/dev/null | awk -F': *' '/Model name/{print $2; exit}')), $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(df -T "$WORK" | awk 'NR==2{print $2}') scratch fs ($(findmnt -no OPTIONS -T "$WORK" 2>/dev/null | cut -c1-60)); $("$FSML" --version 2>/dev/null | head -1); $(git --version)"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 REPRO="bench/data_bench.sh ${ARGS[*]:-}"
 say "fsml: $FSML"
 say "scratch: $WORK (load average $LOAD_START)"
 
-# fsml QUIET: fsml -q -w WS ...
+# fsml_ws WS ARGS...: fsml -q -w WS ARGS...
 fsml_ws() { local ws=$1; shift; "$FSML" -q -w "$ws" "$@"; }
 
 # =============================================================== 70k ========
@@ -255,7 +271,6 @@ run_70k() {
   local W="$WORK/70k"
   mkdir -p "$W"
   local r
-  local -a imp com imp2 com2 gadd gcom gadd2 gcom2
   for ((r = 1; r <= REPEAT; r++)); do
     local WS="$W/ws$r"
     say "70k run $r/$REPEAT: fsml import fashion --format fashion-mnist"
@@ -271,8 +286,6 @@ run_70k() {
     say "70k run $r/$REPEAT: import the edit, commit v2"
     measure "70k.import2.$r" "$FSML" -q -w "$WS" import fashion "$W/v1-jsonl/v2-edit.jsonl"
     measure "70k.commit2.$r" "$FSML" -q -w "$WS" data commit fashion -m "v2: 1% relabeled, 100 new"
-    imp+=("${T[70k.import.$r]}"); com+=("${T[70k.commit.$r]}")
-    imp2+=("${T[70k.import2.$r]}"); com2+=("${T[70k.commit2.$r]}")
   done
   local WS="$W/ws1"
   grep -h "relabeled" "$LOGS/70k.import2.1.out" >"$LOGS/70k.import2.summary" || true
@@ -298,53 +311,71 @@ run_70k() {
     read -r GIT_REL GIT_NEW < <(helper git_apply "$W/diff.json" "$G" "$W/v1-jsonl/new")
     measure "70k.gitadd2.$r" git -C "$G" add -A
     measure "70k.gitcommit2.$r" git -C "$G" commit -q -m v2
-    gadd+=("${T[70k.gitadd.$r]}"); gcom+=("${T[70k.gitcommit.$r]}")
-    gadd2+=("${T[70k.gitadd2.$r]}"); gcom2+=("${T[70k.gitcommit2.$r]}")
   done
   local G="$W/git1"
   measure 70k.gitdiff bash -c "git -C '$G' diff --stat HEAD~1 HEAD | tail -1"
   GITDIFF70=$(tail -1 "$LOGS/70k.gitdiff.out" | sed 's/^ *//')
   hf 70k.gitdiff.hf 10 "git -C '$G' diff --stat HEAD~1 HEAD | tail -1" bash
   hf 70k.gitlog.hf 50 "git -C $G log --oneline"
-  measure 70k.gitgc git -C "$G" gc -q
+  GITSIZE70=$(du -sh "$G/.git" | cut -f1)
+  if ((GIT_GC)); then measure 70k.gitgc git -C "$G" gc -q; GITSIZE70="$GITSIZE70 loose, $(du -sh "$G/.git" | cut -f1) after git gc"; fi
 
-  # medians over the repetitions
-  T[70k.import]=$(med "${imp[@]}"); T[70k.commit]=$(med "${com[@]}")
-  T[70k.import2]=$(med "${imp2[@]}"); T[70k.commit2]=$(med "${com2[@]}")
-  T[70k.gitadd]=$(med "${gadd[@]}"); T[70k.gitcommit]=$(med "${gcom[@]}")
-  T[70k.gitadd2]=$(med "${gadd2[@]}"); T[70k.gitcommit2]=$(med "${gcom2[@]}")
-  RANGE_IMPORT=$(printf '%s\n' "${imp[@]}" | sort -g | awk 'NR==1{a=$1} {b=$1} END{printf "%.2f-%.2f s", a, b}')
-  RANGE_GITADD=$(printf '%s\n' "${gadd[@]}" | sort -g | awk 'NR==1{a=$1} {b=$1} END{printf "%.2f-%.2f s", a, b}')
+  # medians over the repetitions (time and CPU); peak RSS from run 1
+  local k r2 ts cs
+  for k in import commit import2 commit2 gitadd gitcommit gitadd2 gitcommit2; do
+    ts=(); cs=()
+    for ((r2 = 1; r2 <= REPEAT; r2++)); do ts+=("${T[70k.$k.$r2]}"); cs+=("${CPU[70k.$k.$r2]}"); done
+    T[70k.$k]=$(med "${ts[@]}"); CPU[70k.$k]=$(med "${cs[@]}"); RSS[70k.$k]=${RSS[70k.$k.1]}
+  done
+  RANGE_IMPORT=$(for ((r2 = 1; r2 <= REPEAT; r2++)); do echo "${T[70k.import.$r2]}"; done | sort -g | awk 'NR==1{a=$1} {b=$1} END{printf "%.2f-%.2f s", a, b}')
+  RANGE_GITADD=$(for ((r2 = 1; r2 <= REPEAT; r2++)); do echo "${T[70k.gitadd.$r2]}"; done | sort -g | awk 'NR==1{a=$1} {b=$1} END{printf "%.2f-%.2f s", a, b}')
   T[70k.v1]=$(awk -v a="${T[70k.import]}" -v b="${T[70k.commit]}" 'BEGIN{print a+b}')
   T[70k.gitv1]=$(awk -v a="${T[70k.gitadd]}" -v b="${T[70k.gitcommit]}" 'BEGIN{print a+b}')
-  T[70k.v2]=$(awk -v a="${T[70k.import2]}" -v b="${T[70k.commit2]}" 'BEGIN{print a+b}')
-  T[70k.gitv2]=$(awk -v a="${T[70k.gitadd2]}" -v b="${T[70k.gitcommit2]}" 'BEGIN{print a+b}')
-  RSS[70k.import]=${RSS[70k.import.1]}; RSS[70k.commit]=${RSS[70k.commit.1]}
-  RSS[70k.import2]=${RSS[70k.import2.1]}; RSS[70k.commit2]=${RSS[70k.commit2.1]}
-  RSS[70k.gitadd]=${RSS[70k.gitadd.1]}; RSS[70k.gitcommit]=${RSS[70k.gitcommit.1]}
-  RSS[70k.gitadd2]=${RSS[70k.gitadd2.1]}; RSS[70k.gitcommit2]=${RSS[70k.gitcommit2.1]}
-  WSSIZE70=$(du -sh "$WS/.fsml" | cut -f1); GITSIZE70=$(du -sh "$G/.git" | cut -f1)
+  CPU[70k.v1]=$(awk -v a="${CPU[70k.import]}" -v b="${CPU[70k.commit]}" 'BEGIN{print a+b}')
+  CPU[70k.gitv1]=$(awk -v a="${CPU[70k.gitadd]}" -v b="${CPU[70k.gitcommit]}" 'BEGIN{print a+b}')
+  WSSIZE70=$(du -sh "$WS/.fsml" | cut -f1)
 }
 
+# mdrow STEP FSML_KEY GIT_KEY TARGET_S TARGET_TEXT: one table row. A key K is
+# a single measurement (T[K], CPU[K], RSS[K]); "K.hf" uses hyperfine's mean
+# ± sd for the time and the single run K for CPU and RSS. An empty GIT_KEY
+# leaves git's cells empty; "!text" puts text in them (e.g. skipped (why)).
+cell_t() { if [[ $1 == *.hf ]]; then fmt_sd "${T[$1]}" "${T[$1.sd]}"; else fmt_t "${T[$1]}"; fi; }
+cell_cpu() { local k=${1%.hf}; if [[ -n "${CPU[$k]:-}" ]]; then awk -v c="${CPU[$k]}" 'BEGIN{ if (c < 0.01) printf "<10 ms"; else if (c < 1) printf "%.0f ms", c*1000; else printf "%.2f s", c }'; fi; }
+cell_rss() { local k=${1%.hf}; if [[ -n "${RSS[$k]:-}" ]]; then fmt_mb "${RSS[$k]}"; fi; }
+mdrow() {
+  local step=$1 f=$2 g=$3 target=$4 target_text=$5
+  local gt="" gr="" gc="" gm="" ok=""
+  if [[ $g == '!'* ]]; then gt=${g#!}
+  elif [[ -n $g && -n "${T[$g]:-}" ]]; then
+    gt=$(cell_t "$g"); gr=$(ratio "${T[$g]}" "${T[$f]}"); gc=$(cell_cpu "$g"); gm=$(cell_rss "$g")
+  fi
+  if [[ -n $target ]]; then ok=$(met "${T[$f]}" "$target"); fi
+  local fc fm
+  fc=$(cell_cpu "$f"); fm=$(cell_rss "$f")
+  echo "| $step | $(cell_t "$f") | $gt | $gr | $target_text | $ok | ${fc:--} / ${gc:--} | ${fm:--} / ${gm:--} |"
+}
+TABLE_HEAD='| Step | fsml | git (peer) | git/fsml | fsml target | met? | CPU user+sys fsml / git | peak RSS fsml / git |
+|---|---|---|---|---|---|---|---|'
+
 table_70k() {
-  local n=$REPEAT
   cat <<EOF
 ### 70k: Fashion-MNIST (70,000 items), fsml vs plain git
 
-| Step | fsml | git (peer) | git/fsml | fsml target | met? | peak RSS fsml / git |
-|---|---|---|---|---|---|---|
-| 1. import 70k (fsml: decode idx, encode 70k PNGs, SHA-256, store, record) vs \`git add -A\` of the 70k exported PNGs | $(fmt_t "${T[70k.import]}") | $(fmt_t "${T[70k.gitadd]}") | $(ratio "${T[70k.gitadd]}" "${T[70k.import]}") | < 10 s | $(met "${T[70k.import]}" 10) | $(fmt_mb "${RSS[70k.import]}") / $(fmt_mb "${RSS[70k.gitadd]}") |
-| 2. commit v1: \`fsml data commit\` vs \`git commit\` | $(fmt_t "${T[70k.commit]}") | $(fmt_t "${T[70k.gitcommit]}") | $(ratio "${T[70k.gitcommit]}" "${T[70k.commit]}") | < 1 s | $(met "${T[70k.commit]}" 1) | $(fmt_mb "${RSS[70k.commit]}") / $(fmt_mb "${RSS[70k.gitcommit]}") |
-| 1+2. v1 total (import + commit vs add + commit) | $(fmt_t "${T[70k.v1]}") | $(fmt_t "${T[70k.gitv1]}") | $(ratio "${T[70k.gitv1]}" "${T[70k.v1]}") | | | |
-| 3a. v2 edit: import $N_REL relabels + $N_NEW new (JSONL) vs \`git add -A\` after moving/adding the same files | $(fmt_t "${T[70k.import2]}") | $(fmt_t "${T[70k.gitadd2]}") | $(ratio "${T[70k.gitadd2]}" "${T[70k.import2]}") | | | $(fmt_mb "${RSS[70k.import2]}") / $(fmt_mb "${RSS[70k.gitadd2]}") |
-| 3b. commit v2 | $(fmt_t "${T[70k.commit2]}") | $(fmt_t "${T[70k.gitcommit2]}") | $(ratio "${T[70k.gitcommit2]}" "${T[70k.commit2]}") | < 1 s | $(met "${T[70k.commit2]}" 1) | $(fmt_mb "${RSS[70k.commit2]}") / $(fmt_mb "${RSS[70k.gitcommit2]}") |
-| 3c. diff v1 v2: \`fsml data diff fashion@v1 fashion@v2\` vs \`git diff --stat HEAD~1 HEAD \| tail -1\` (hyperfine mean) | $(fmt_sd "${T[70k.diff.hf]}" "${T[70k.diff.hf.sd]}") | $(fmt_sd "${T[70k.gitdiff.hf]}" "${T[70k.gitdiff.hf.sd]}") | $(ratio "${T[70k.gitdiff.hf]}" "${T[70k.diff.hf]}") | < 0.2 s | $(met "${T[70k.diff.hf]}" 0.2) | $(fmt_mb "${RSS[70k.diff]}") / $(fmt_mb "${RSS[70k.gitdiff]}") |
-| 4. \`fsml data log fashion\` vs \`git log --oneline\` (hyperfine mean) | $(fmt_sd "${T[70k.log.hf]}" "${T[70k.log.hf.sd]}") | $(fmt_sd "${T[70k.gitlog.hf]}" "${T[70k.gitlog.hf.sd]}") | $(ratio "${T[70k.gitlog.hf]}" "${T[70k.log.hf]}") | < 50 ms | $(met "${T[70k.log.hf]}" 0.05) | $(fmt_mb "${RSS[70k.log]}") / - |
+$TABLE_HEAD
+$(mdrow '1. import 70k: `fsml import fashion --format fashion-mnist` (gunzip + decode idx, encode 70k PNGs, SHA-256 them, store objects, record items and labels; fsync) vs `git add -A` of the 70k exported PNGs (SHA-1 + zlib each into a loose object, write the index; no fsync)' 70k.import 70k.gitadd 10 '< 10 s')
+$(mdrow '2. commit v1: `fsml data commit fashion` vs `git commit` (trees + commit)' 70k.commit 70k.gitcommit 1 '< 1 s')
+$(mdrow '1+2. v1 total: import + commit vs add + commit' 70k.v1 70k.gitv1 '' '')
+$(mdrow "3a. v2 edit: import ${N_REL} relabels + ${N_NEW} new images (JSONL) vs \`git add -A\` after the same ${N_REL} moves + ${N_NEW} new files" 70k.import2 70k.gitadd2 '' '')
+$(mdrow '3b. commit v2' 70k.commit2 70k.gitcommit2 1 '< 1 s')
+$(mdrow '3c. diff: `fsml data diff fashion@v1 fashion@v2` vs `git diff --stat HEAD~1 HEAD \| tail -1` (hyperfine)' 70k.diff.hf 70k.gitdiff.hf 0.2 '< 0.2 s')
+$(mdrow '4. `fsml data log fashion` vs `git log --oneline` (hyperfine)' 70k.log.hf 70k.gitlog.hf 0.05 '< 50 ms')
 
-- Import, commit and git add/commit: median of $n fresh workspaces/repos (import range ${RANGE_IMPORT}; git add range ${RANGE_GITADD}); peak RSS from the first. Diff and log: hyperfine mean ± sd (20/10 and 50 runs, 2 warm-ups).
+- Import, commit, git add, git commit: median of $REPEAT run(s), each in a fresh workspace / fresh repo (fsml import ${RANGE_IMPORT}; git add ${RANGE_GITADD}); totals add the medians; CPU is the median too, peak RSS is run 1's. Diff and log: hyperfine mean ± sd (fsml diff 20 runs, git diff 10, logs 50; 2 warm-ups each); their CPU and RSS are from one extra run.
 - fsml diff printed: \`$DIFF70\` (expected: $N_NEW added, 0 removed, $N_REL relabeled). git printed: \`$GITDIFF70\`.
-- Untimed setup, for scale: \`fsml data export fashion@v1 --format jsonl\` $(fmt_t "${T[70k.export_jsonl]}"), \`--format imagefolder\` ($NFILES70 PNG files) $(fmt_t "${T[70k.export_if]}"). Not in git's numbers: \`git gc\` (auto-gc, disabled here, would pack in the background after commit): $(fmt_t "${T[70k.gitgc]}").
-- Storage after v2: fsml workspace .fsml $WSSIZE70; git .git $GITSIZE70 (after gc).
+- fsml import of the edit printed: \`$(cat "$LOGS/70k.import2.summary")\`.
+- Untimed setup, for scale: \`fsml data export fashion@v1 --format jsonl\` $(fmt_t "${T[70k.export_jsonl]}"), \`--format imagefolder\` ($NFILES70 PNG files) $(fmt_t "${T[70k.export_if]}"). Not in git's numbers: the \`git gc --auto\` that git would start in the background after these commits (disabled here)$( ((GIT_GC)) && printf '; `git gc` timed on its own: %s' "$(fmt_t "${T[70k.gitgc]}")").
+- Storage after v2: fsml .fsml $WSSIZE70; git .git $GITSIZE70.
 EOF
 }
 
@@ -354,15 +385,15 @@ run_1m() {
   local WS="$W/ws"
   local LABELS=c0,c1,c2,c3,c4,c5,c6,c7,c8,c9
   mkdir -p "$W"
-  say "1M: generating 1,000,000 random 8x8 images + labels (idx, seed 42)"
-  measure 1m.gen python3 "$HELPER" gen_idx "$W/idx" 1000000 8 10 42
+  say "1M: generating $N1M_TXT random 8x8 images + labels (idx, seed 42)"
+  measure 1m.gen python3 "$HELPER" gen_idx "$W/idx" "$N1M" 8 10 42
   "$FSML" init "$WS" >/dev/null
   say "1M: fsml import synth --format idx"
   measure 1m.import "$FSML" -q -w "$WS" import synth "$W/idx" --format idx --label-names "$LABELS"
   say "1M: fsml data commit"
   measure 1m.commit "$FSML" -q -w "$WS" data commit synth -m "v1: 1M synthetic"
   say "1M: edit: an idx pair with 1% of the images under another label + 1,000 new images"
-  read -r N_REL1M N_NEW1M < <(helper edit_idx "$W/idx" "$W/edit" "$W/newonly" 0.01 1000 10 7)
+  read -r N_REL1M N_NEW1M < <(helper edit_idx "$W/idx" "$W/edit" "$W/newonly" 0.01 "$(( N1M / 1000 ))" 10 7)
   measure 1m.import2 "$FSML" -q -w "$WS" import synth "$W/edit" --format idx --label-names "$LABELS"
   IMPORT2_1M=$(grep -h "relabeled" "$LOGS/1m.import2.out" || true)
   measure 1m.commit2 "$FSML" -q -w "$WS" data commit synth -m "v2: 1% relabeled, 1000 new"
@@ -382,7 +413,7 @@ run_1m() {
   fsml_ws "$W/ws-new" import synth "$W/newonly" --format idx --label-names "$LABELS" >/dev/null
   fsml_ws "$W/ws-new" data commit synth -m new >/dev/null
   fsml_ws "$W/ws-new" data export synth@v1 "$W/newonly-export" --format jsonl >/dev/null
-  say "1M: export synth@v1 --format imagefolder (1M files; the git peer's input)"
+  say "1M: export synth@v1 --format imagefolder ($N1M_TXT files; the git peer's input)"
   measure 1m.export_if "$FSML" -q -w "$WS" data export synth@v1 "$W/git" --format imagefolder
   local G="$W/git"
   git_init "$G"
@@ -390,11 +421,11 @@ run_1m() {
   left() { echo $(( deadline - $(date +%s) > 1 ? deadline - $(date +%s) : 1 )); }
   say "1M: git add -A (budget ${GIT_BUDGET}s for git's timed commands)"
   if ! measure_timeout 1m.gitadd "$(left)" git -C "$G" add -A; then
-    GIT1M_NOTE="skipped (git add -A of 1,000,000 files did not finish within the ${GIT_BUDGET} s budget; killed after $(fmt_t "${T[1m.gitadd]}"))"; return
+    GIT1M_NOTE="skipped (git add -A of $N1M_TXT files did not finish within the ${GIT_BUDGET} s budget; killed after $(fmt_t "${T[1m.gitadd]}"))"; return
   fi
   say "1M: git commit"
   if ! measure_timeout 1m.gitcommit "$(left)" git -C "$G" commit -q -m v1; then
-    GIT1M_NOTE="skipped (git commit of 1,000,000 files did not finish within the ${GIT_BUDGET} s budget)"; return
+    GIT1M_NOTE="skipped (git commit of $N1M_TXT files did not finish within the ${GIT_BUDGET} s budget)"; return
   fi
   helper git_apply "$W/diff.json" "$G" "$W/newonly-export/items" >/dev/null
   say "1M: git add -A + commit of v2"
@@ -413,35 +444,31 @@ run_1m() {
 }
 
 table_1m() {
-  local g_add="${GIT1M_NOTE:-}" g_com="${GIT1M_NOTE:-}" g_add2="${GIT1M_NOTE:-}" g_com2="${GIT1M_NOTE:-}" g_diff="${GIT1M_NOTE:-}"
-  local r_add="-" r_com="-" r_add2="-" r_com2="-" r_diff="-" m_add="-" m_com="-" m_add2="-" m_com2="-" m_diff="-"
-  if [[ -n "${RSS[1m.gitadd]:-}" ]]; then g_add=$(fmt_t "${T[1m.gitadd]}"); r_add=$(ratio "${T[1m.gitadd]}" "${T[1m.import]}"); m_add=$(fmt_mb "${RSS[1m.gitadd]}"); fi
-  if [[ -n "${RSS[1m.gitcommit]:-}" ]]; then g_com=$(fmt_t "${T[1m.gitcommit]}"); r_com=$(ratio "${T[1m.gitcommit]}" "${T[1m.commit]}"); m_com=$(fmt_mb "${RSS[1m.gitcommit]}"); fi
-  if [[ -n "${RSS[1m.gitadd2]:-}" ]]; then g_add2=$(fmt_t "${T[1m.gitadd2]}"); r_add2=$(ratio "${T[1m.gitadd2]}" "${T[1m.import2]}"); m_add2=$(fmt_mb "${RSS[1m.gitadd2]}"); fi
-  if [[ -n "${RSS[1m.gitcommit2]:-}" ]]; then g_com2=$(fmt_t "${T[1m.gitcommit2]}"); r_com2=$(ratio "${T[1m.gitcommit2]}" "${T[1m.commit2]}"); m_com2=$(fmt_mb "${RSS[1m.gitcommit2]}"); fi
-  if [[ -n "${T[1m.gitdiff.hf]:-}" ]]; then g_diff=$(fmt_sd "${T[1m.gitdiff.hf]}" "${T[1m.gitdiff.hf.sd]}"); r_diff=$(ratio "${T[1m.gitdiff.hf]}" "${T[1m.diff.hf]}"); m_diff=$(fmt_mb "${RSS[1m.gitdiff]}"); fi
+  local skip=""
+  if [[ -n "${GIT1M_NOTE:-}" ]]; then skip="!${GIT1M_NOTE}"; fi
+  gk() { if [[ -n "${T[$1]:-}" && -n "${RSS[${1%.hf}]:-}" ]]; then echo "$1"; else echo "${skip:-!-}"; fi; }
   cat <<EOF
 
-### 1M: 1,000,000 synthetic 8x8 images (10 labels), fsml vs plain git
+### 1M: $N1M_TXT synthetic 8x8 images (10 labels), fsml vs plain git
 
-| Step | fsml | git (peer) | git/fsml | fsml target | met? | peak RSS fsml / git |
-|---|---|---|---|---|---|---|
-| 5a. import 1M (\`--format idx\`: encode 1M PNGs, hash, store, record) vs \`git add -A\` of the 1M exported PNGs | $(fmt_t "${T[1m.import]}") | $g_add | $r_add | - | | $(fmt_mb "${RSS[1m.import]}") / $m_add |
-| 5b. commit v1 | $(fmt_t "${T[1m.commit]}") | $g_com | $r_com | < 5 s | $(met "${T[1m.commit]}" 5) | $(fmt_mb "${RSS[1m.commit]}") / $m_com |
-| 5c. v2 edit: import idx of $N_REL1M relabels + $N_NEW1M new vs \`git add -A\` after the same moves/adds | $(fmt_t "${T[1m.import2]}") | $g_add2 | $r_add2 | - | | $(fmt_mb "${RSS[1m.import2]}") / $m_add2 |
-| 5d. commit v2 | $(fmt_t "${T[1m.commit2]}") | $g_com2 | $r_com2 | < 5 s | $(met "${T[1m.commit2]}" 5) | $(fmt_mb "${RSS[1m.commit2]}") / $m_com2 |
-| 5e. diff v1 v2 (hyperfine mean, 5 / 3 runs) | $(fmt_sd "${T[1m.diff.hf]}" "${T[1m.diff.hf.sd]}") | $g_diff | $r_diff | < 2 s | $(met "${T[1m.diff.hf]}" 2) | $(fmt_mb "${RSS[1m.diff]}") / $m_diff |
-| \`fsml data log synth\` (hyperfine mean) | $(fmt_sd "${T[1m.log.hf]}" "${T[1m.log.hf.sd]}") | | | < 50 ms | $(met "${T[1m.log.hf]}" 0.05) | $(fmt_mb "${RSS[1m.log]}") / - |
+$TABLE_HEAD
+$(mdrow "5a. import $N1M_TXT: \`fsml import synth DIR --format idx --label-names ...\` (decode idx, encode PNGs, SHA-256, store, record) vs \`git add -A\` of the $N1M_TXT exported PNGs" 1m.import "$(gk 1m.gitadd)" '' '')
+$(mdrow '5b. commit v1' 1m.commit "$(gk 1m.gitcommit)" 5 '< 5 s')
+$(mdrow "5c. v2 edit: import an idx pair of $N_REL1M relabels + $N_NEW1M new vs \`git add -A\` after the same moves/adds" 1m.import2 "$(gk 1m.gitadd2)" '' '')
+$(mdrow '5d. commit v2' 1m.commit2 "$(gk 1m.gitcommit2)" 5 '< 5 s')
+$(mdrow '5e. diff v1 v2 (hyperfine: fsml 5 runs, git 3)' 1m.diff.hf "$(gk 1m.gitdiff.hf)" 2 '< 2 s')
+$(mdrow '`fsml data log synth` (hyperfine)' 1m.log.hf '' 0.05 '< 50 ms')
 
-- Single run each (import/commit/git add/commit). fsml import of the edit printed: \`${IMPORT2_1M}\`.
+- Single run each for import, commit, git add, git commit.
+- fsml import of the edit printed: \`${IMPORT2_1M}\`.
 - fsml diff printed: \`$DIFF1M\` (expected: $N_NEW1M added, 0 removed, $N_REL1M relabeled).$( [[ -n "${GITDIFF1M:-}" ]] && printf ' git printed: `%s`.' "$GITDIFF1M")
-- Untimed setup: generating the idx pair $(fmt_t "${T[1m.gen]}")$( [[ -n "${T[1m.export_if]:-}" ]] && printf '; `fsml data export synth@v1 --format imagefolder` (1M PNG files) %s' "$(fmt_t "${T[1m.export_if]}")").
+- Untimed setup: generating the idx pair $(fmt_t "${T[1m.gen]}")$( [[ -n "${T[1m.export_if]:-}" ]] && printf '; `fsml data export synth@v1 --format imagefolder` (%s PNG files) %s' "$N1M_TXT" "$(fmt_t "${T[1m.export_if]}")").
 - Storage after v2: fsml .fsml $WSSIZE1M$( [[ -n "${GITSIZE1M:-}" ]] && printf '; git .git %s (loose objects, no gc)' "$GITSIZE1M").
 EOF
 }
 
 # ================================================================= run =====
-run_70k
+if [[ $SKIP_70K == 0 ]]; then run_70k; fi
 if [[ $SCALE == 1m ]]; then run_1m; fi
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -451,7 +478,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "Machine: $ENV_LINE. Load average at start $LOAD_START, at end $LOAD_END."
   echo "fsml binary: \`$FSML\`. Reproduce: \`$REPRO\`."
   echo
-  table_70k
+  if [[ $SKIP_70K == 0 ]]; then table_70k; fi
   if [[ $SCALE == 1m ]]; then table_1m; fi
 } >"$MD"
 cat "$MD"

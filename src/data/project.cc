@@ -143,8 +143,9 @@ Result<Project> CreateProject(MetaStore& meta, const ProjectSpec& spec, const st
     FSML_RETURN_IF_ERROR(ValidateLabelName(l));
     if (!seen.insert(l).second) return Err(InvalidArgument("label '" + l + "' is listed twice"));
   }
-  std::mt19937_64 rng{std::random_device{}()};
-  std::string salt = Sha256Hex(std::to_string(rng()) + spec.name).substr(0, 16);
+  // The salt follows from the name, so the same data imported into a project
+  // of the same name in another workspace gets the same splits.
+  std::string salt = Sha256Hex("fsml split salt:" + spec.name).substr(0, 16);
   Project p;
   Status s = meta.Transaction([&]() -> Status {
     FSML_ASSIGN_OR_RETURN(auto existing, meta.QueryInt("SELECT id FROM projects WHERE name = ?", {spec.name}));

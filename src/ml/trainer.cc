@@ -149,7 +149,8 @@ Result<nlohmann::json> ResolveParams(const TrainOptions& o, size_t threads) {
   p["weight_decay"] = o.weight_decay >= 0 ? o.weight_decay : r.weight_decay;
   p["momentum"] = o.momentum >= 0 ? o.momentum : r.momentum;
   p["schedule"] = o.schedule.empty() ? r.schedule : o.schedule;
-  p["warmup_epochs"] = o.warmup_epochs >= 0 ? o.warmup_epochs : r.warmup;
+  // The recipe's warm-up shrinks to fit a short run; an explicit one must fit.
+  p["warmup_epochs"] = o.warmup_epochs >= 0 ? o.warmup_epochs : std::min(r.warmup, p["epochs"].get<int>() - 1);
   p["label_smoothing"] = o.label_smoothing >= 0 ? o.label_smoothing : r.smoothing;
   p["augment"] = o.augment == "-" ? r.augment : o.augment;
   p["patience"] = o.patience >= 0 ? o.patience : r.patience;
