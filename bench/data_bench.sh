@@ -13,7 +13,7 @@
 #   --git-budget SECS    wall-clock budget for git's timed commands at 1M (default 600)
 #   --no-git-1m          skip the git peer at 1M
 #   --git-gc             also time `git gc` of the 70k repo (info only; slow where unlinks are slow)
-#   --keep               keep the scratch workspaces/repos (bench/out/work) afterwards
+#   --keep               keep the scratch workspaces/repos (bench/out/scratch) afterwards
 #
 # Every timing is wall-clock, measured here (date +%s%N around the command,
 # or hyperfine for read-only commands), on this machine, in this run. Peak
@@ -64,7 +64,7 @@ FASHION_DIR=/usr/share/datasets/fashion-mnist
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-WORK="$OUT/work"
+WORK="$OUT/scratch"
 LOGS="$OUT/logs"
 if [[ -e "$WORK" ]]; then say "removing the previous scratch folder $WORK"; fi
 rm -rf "$WORK" "$LOGS"
