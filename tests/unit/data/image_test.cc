@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <zlib.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -68,7 +70,7 @@ TEST(InspectImageTest, RejectsTruncatedPng) {
   auto info = InspectImage(png.substr(0, png.size() - 40), "cut.png");
   ASSERT_FALSE(info.has_value());
   EXPECT_EQ(info.error().code(), Code::kInvalidArgument);
-  EXPECT_THAT(info.error().message(), StartsWith("cut.png: corrupt or truncated image ("));
+  EXPECT_THAT(info.error().message(), StartsWith("cut.png: corrupt or truncated "));
 }
 
 TEST(InspectImageTest, RejectsPngCutAtAnyPoint) {
@@ -86,7 +88,43 @@ TEST(InspectImageTest, RejectsPngWithDamagedHeader) {
   std::string bad = std::string(kPngMagic) + std::string(40, '\0');
   auto info = InspectImage(bad, "bad.png");
   ASSERT_FALSE(info.has_value());
-  EXPECT_THAT(info.error().message(), StartsWith("bad.png: unreadable image header ("));
+  EXPECT_EQ(info.error().message(), "bad.png: corrupt or truncated PNG (it does not start with IHDR)");
+}
+
+// Found by fuzz_image: a chunk length past the end made stb_image ask for 2 GiB.
+TEST(InspectImageTest, RejectsChunkLengthPastTheEnd) {
+  const unsigned char bytes[] = {
+      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
+      0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00, 0x00, 0x00, 0x3a, 0x7e, 0x9b, 0x55, 0x00, 0x00, 0x00,
+      0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x00, 0x00, 0x02, 0x00, 0x01, 0xe5, 0x27, 0xde, 0xfc, 0x00, 0x00, 0x00,
+      0xda, 0x63, 0x60, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00,
+      0x01, 0xe5, 0x27, 0xde, 0xfc, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x01, 0x01, 0x01,
+      0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x60, 0x82};
+  auto info = InspectImage(std::string(reinterpret_cast<const char*>(bytes), sizeof bytes), "oom.png");
+  ASSERT_FALSE(info.has_value());
+  EXPECT_EQ(info.error().message(), "oom.png: corrupt or truncated PNG (a chunk runs past the end of the file)");
+}
+
+// A 1x1 image whose data inflates to a megabyte (a decompression bomb).
+TEST(InspectImageTest, RejectsImageDataLargerThanTheImage) {
+  auto be32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                       static_cast<char>(v)};
+  };
+  auto chunk = [&](const std::string& type, const std::string& body) {
+    return be32(static_cast<uint32_t>(body.size())) + type + body + be32(0);
+  };
+  std::string zeros(1 << 20, '\0');
+  uLongf len = compressBound(zeros.size());
+  std::string z(len, '\0');
+  ASSERT_EQ(compress2(reinterpret_cast<Bytef*>(z.data()), &len, reinterpret_cast<const Bytef*>(zeros.data()),
+                      zeros.size(), 9), Z_OK);
+  z.resize(len);
+  std::string png = std::string(kPngMagic) + chunk("IHDR", be32(1) + be32(1) + std::string("\x08\0\0\0\0", 5)) +
+                    chunk("IDAT", z) + chunk("IEND", "");
+  auto info = InspectImage(png, "bomb.png");
+  ASSERT_FALSE(info.has_value());
+  EXPECT_EQ(info.error().message(), "bomb.png: corrupt or truncated PNG (more image data than a 1x1 image holds)");
 }
 
 TEST(InspectImageTest, RejectsCorruptPixelData) {
