@@ -13,6 +13,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "../temp_dir_test.h"
+
 namespace fsml {
 namespace {
 
@@ -20,20 +22,8 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 // Each test gets a fresh folder under the gtest temp dir, removed afterwards.
-class FsTest : public ::testing::Test {
+class FsTest : public test::TempDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("fsml_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    ASSERT_TRUE(fs::create_directories(dir_));
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
 
   void WriteRaw(const fs::path& p, const std::string& bytes) {
     std::ofstream out(p, std::ios::binary);
@@ -47,7 +37,6 @@ class FsTest : public ::testing::Test {
     return names;
   }
 
-  fs::path dir_;
 };
 
 TEST_F(FsTest, ReadFileReturnsWholeContent) {

@@ -14,6 +14,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "../temp_dir_test.h"
+
 #include "store/schema.h"
 
 namespace fsml {
@@ -25,20 +27,8 @@ using ::testing::Not;
 using ::testing::StartsWith;
 
 // Each test gets its own folder and opens "sqlite://meta.db" relative to it.
-class MetaStoreTest : public ::testing::Test {
+class MetaStoreTest : public test::TempDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("fsml_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    ASSERT_TRUE(fs::create_directories(dir_));
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
 
   Result<std::unique_ptr<MetaStore>> OpenDefault() {
     return OpenMetaStore("sqlite://meta.db", dir_.string());
@@ -68,7 +58,6 @@ class MetaStoreTest : public ::testing::Test {
     return id && *id ? **id : -1;
   }
 
-  fs::path dir_;
 };
 
 int LastMigrationVersion() { return SchemaMigrations().back().version; }
