@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS=(fuzz_idx fuzz_csv fuzz_jsonl fuzz_manifest fuzz_image fuzz_config)
+ALL_TARGETS=(fuzz_idx fuzz_csv fuzz_jsonl fuzz_manifest fuzz_image fuzz_config fuzz_requirement fuzz_safetensors)
 TARGETS=("$@")
 ((${#TARGETS[@]})) || TARGETS=("${ALL_TARGETS[@]}")
 for t in "${TARGETS[@]}"; do
@@ -60,7 +60,7 @@ run_one() {
 summarize() {
   local t=$1 rc=$2 log="$ARTIFACTS/$1/log.txt" runs eps result input
   if [[ ! -f $log ]]; then
-    printf '%-14s FAILED: did not start (see the messages above)\n' "$t"
+    printf '%-16s FAILED: did not start (see the messages above)\n' "$t"
     return 1
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
@@ -80,7 +80,7 @@ summarize() {
     grep -q 'ERROR: LeakSanitizer' "$log" && kind=leak
     result="FAILED: $kind, input ${input:-(none written)} (log: $log)"
   fi
-  printf '%-14s runs: %-9s exec/s: %-7s %s\n' "$t" "${runs:-0}" "${eps:-0}" "$result"
+  printf '%-16s runs: %-9s exec/s: %-7s %s\n' "$t" "${runs:-0}" "${eps:-0}" "$result"
   [[ $result == ok ]]
 }
 

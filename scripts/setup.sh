@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package fsml's build, tests, benchmarks and quickstart
-# need, then builds fsml into build/. Idempotent: a second run installs
+# need, then builds fsml into build/ and installs the browser tests' npm
+# packages into tests/browser/node_modules. Idempotent: a second run installs
 # nothing new and rebuilds only what changed.
 #
 #   scripts/setup.sh            install + build
@@ -20,7 +21,9 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev sqlite3 hyperfine time python3 git
   # the peers benchmarks compare against
-  python3-torch python3-torchvision python3-numpy
+  python3-torch python3-torchvision python3-numpy python3-sklearn python3-pil
+  # browser tests (headless Chromium driven by playwright-core from npm)
+  chromium
   # the public benchmark data set
   dataset-fashion-mnist
 )
@@ -42,3 +45,9 @@ BUILD_DIR=${FSML_BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${FSML_CMAKE_ARGS:-} > /dev/null
 cmake --build "$BUILD_DIR"
 echo "setup: built $BUILD_DIR/src/fsml"
+
+# The browser tests' npm packages, pinned by tests/browser/package-lock.json.
+# Node.js and npm come with the machine (never from apt: they conflict).
+if [[ "${FSML_SKIP_INSTALL:-0}" != 1 || ! -d tests/browser/node_modules ]]; then
+  (cd tests/browser && npm ci --no-audit --no-fund)
+fi

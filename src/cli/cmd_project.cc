@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "registry/evaluations.h"
 #include "core/fs.h"
 #include "data/project.h"
 
@@ -142,6 +143,30 @@ void RegisterProjectCommands(CLI::App& app, Context& ctx) {
           FSML_RETURN_IF_ERROR(SetGuidelines(ws->meta(), p, md));
         }
         std::cout << "project '" << p.name << "': labels " << p.LabelList() << "\n";
+        return Status::Ok();
+      });
+    });
+  }
+  {
+    auto* cmd = project->add_subcommand("require", "set or show the project's acceptance criteria, e.g. \"accuracy >= 0.90\"");
+    auto name = std::make_shared<std::string>();
+    auto criteria = std::make_shared<std::vector<std::string>>();
+    auto clear = std::make_shared<bool>(false);
+    cmd->add_option("NAME", *name, "project name")->required();
+    cmd->add_option("CRITERION", *criteria,
+                    "METRIC OP VALUE; metrics: accuracy, macro_f1, weighted_f1, macro_precision, macro_recall, log_loss, ece, "
+                    "top3_accuracy, top5_accuracy, precision[LABEL], recall[LABEL], f1[LABEL]; OP: >= <= > <. "
+                    "Replaces the current set; none: show it");
+    cmd->add_flag("--clear", *clear, "remove every criterion");
+    cmd->callback([&ctx, name, criteria, clear] {
+      Run(ctx, [&]() -> Status {
+        FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
+        FSML_ASSIGN_OR_RETURN(Project p, GetProject(ws->meta(), *name));
+        if (*clear && !criteria->empty()) return InvalidArgument("project require: give criteria or --clear, not both");
+        if (*clear || !criteria->empty()) FSML_RETURN_IF_ERROR(SetRequirements(ws->meta(), p, *criteria, ws->user()));
+        FSML_ASSIGN_OR_RETURN(auto texts, GetRequirements(ws->meta(), p.id));
+        if (texts.empty()) std::cout << "project '" << p.name << "' has no requirements\n";
+        for (const auto& t : texts) std::cout << t << "\n";
         return Status::Ok();
       });
     });

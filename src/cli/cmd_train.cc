@@ -16,18 +16,6 @@ namespace {
 
 using RunRecord = ::fsml::Run;  // cli::Run() is the error-reporting wrapper
 
-std::string Fixed(double v, int digits) {
-  std::ostringstream os;
-  os << std::fixed << std::setprecision(digits) << v;
-  return os.str();
-}
-
-std::string Duration(double s) {
-  if (s < 90) return Fixed(s, 1) + " s";
-  if (s < 5400) return Fixed(s / 60, 1) + " min";
-  return Fixed(s / 3600, 1) + " h";
-}
-
 double RunSeconds(const RunRecord& r) {
   double s = 0;
   for (const auto& e : r.epochs) s += e.seconds;
@@ -103,7 +91,7 @@ std::string HtmlReport(const RunRecord& r) {
   h << "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>fsml run " << r.id
     << "</title><style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
        "td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}figure{display:inline-block;margin:1em}</style></head><body>"
-    << "<h1>RunRecord " << r.id << ": " << r.model << " on " << r.project << "@v" << r.version_number << "</h1><p>status "
+    << "<h1>Run " << r.id << ": " << r.model << " on " << r.project << "@v" << r.version_number << "</h1><p>status "
     << r.status << ", seed " << r.seed << ", code " << r.code_version << ", host " << r.host << "</p>";
   h << chart("loss", {{"train", tl}, {"val", vl}}) << chart("accuracy", {{"train", ta}, {"val", va}});
   h << "<table><tr><th>epoch</th><th>train loss</th><th>train acc</th><th>val loss</th><th>val acc</th><th>lr</th><th>s</th></tr>";

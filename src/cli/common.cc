@@ -1,5 +1,8 @@
 #include "cli/common.h"
 
+#include <iomanip>
+#include <sstream>
+
 #include <cstdio>
 #include <iostream>
 
@@ -41,6 +44,18 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
     }
     std::cout << line << "\n";
   }
+}
+
+std::string Fixed(double v, int digits) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(digits) << v;
+  return os.str();
+}
+
+std::string Duration(double s) {
+  if (s < 90) return Fixed(s, 1) + " s";
+  if (s < 5400) return Fixed(s / 60, 1) + " min";
+  return Fixed(s / 3600, 1) + " h";
 }
 
 }  // namespace fsml::cli

@@ -31,6 +31,9 @@ Result<std::unique_ptr<Workspace>> OpenWorkspace(const Context& ctx);
 void Run(Context& ctx, const std::function<Status()>& body);
 
 void PrintJson(const nlohmann::json& j);
+// "0.9231" with `digits` decimals; "12.3 s", "4.5 min", "1.2 h".
+std::string Fixed(double v, int digits);
+std::string Duration(double seconds);
 // Prints rows as aligned columns; the first row is the header.
 void PrintTable(const std::vector<std::vector<std::string>>& rows);
 
@@ -51,5 +54,7 @@ void RegisterProjectCommands(CLI::App& app, Context& ctx);    // project ...
 void RegisterImportCommand(CLI::App& app, Context& ctx);      // import
 void RegisterDataCommands(CLI::App& app, Context& ctx);       // data ...
 void RegisterTrainCommands(CLI::App& app, Context& ctx);      // train, runs ..., reproduce
+void RegisterModelCommands(CLI::App& app, Context& ctx);      // models ...
+void RegisterEvalCommands(CLI::App& app, Context& ctx);       // predict, eval ...
 
 }  // namespace fsml::cli

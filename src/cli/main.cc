@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   fsml::cli::RegisterImportCommand(app, ctx);
   fsml::cli::RegisterDataCommands(app, ctx);
   fsml::cli::RegisterTrainCommands(app, ctx);
+  fsml::cli::RegisterModelCommands(app, ctx);
+  fsml::cli::RegisterEvalCommands(app, ctx);
 
   if (argc == 1) {
     std::printf("%s", app.help().c_str());

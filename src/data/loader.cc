@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/parallel.h"
+#include "data/image.h"
 
 namespace fsml {
 namespace {
@@ -45,6 +46,21 @@ struct Row {
   Digest item;
   uint32_t label;
 };
+
+// Decodes `bytes` to c channels and resizes to h x w into `out` (HWC uint8,
+// c * h * w bytes). Corruption naming `what` when it does not decode.
+Status DecodeResized(std::string_view bytes, int c, int h, int w, uint8_t* out, const std::string& what) {
+  int iw = 0, ih = 0, ic = 0;
+  stbi_uc* px = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()),
+                                      &iw, &ih, &ic, c);
+  if (px == nullptr) return Corruption(what + " does not decode as an image");
+  bool ok = true;
+  if (iw == w && ih == h) std::memcpy(out, px, static_cast<size_t>(c) * h * w);
+  else ok = stbir_resize_uint8(px, iw, ih, 0, out, w, h, 0, c) != 0;
+  stbi_image_free(px);
+  if (!ok) return Internal("resize of " + what + " failed");
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -126,17 +142,7 @@ struct Loader::Impl {
     }
     std::string key = ToHex(rows[row].item);
     FSML_ASSIGN_OR_RETURN(std::string bytes, ws.blobs().Get(key, /*verify=*/false));
-    int iw = 0, ih = 0, ic = 0;
-    stbi_uc* px = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()),
-                                        &iw, &ih, &ic, c);
-    if (px == nullptr) return Corruption("item " + key + " does not decode as an image");
-    if (iw == w && ih == h) {
-      std::memcpy(out.data(), px, sample);
-    } else if (!stbir_resize_uint8(px, iw, ih, 0, out.data(), w, h, 0, c)) {
-      stbi_image_free(px);
-      return Internal("resize of item " + key + " failed");
-    }
-    stbi_image_free(px);
+    FSML_RETURN_IF_ERROR(DecodeResized(bytes, c, h, w, out.data(), "item " + key));
     if (opt.cache) {
       std::memcpy(cache.data() + row * sample, out.data(), sample);
       cached[row].store(true, std::memory_order_release);
@@ -246,6 +252,18 @@ Result<std::unique_ptr<Loader>> Loader::Open(Workspace& ws, const Project& proje
   for (const auto& r : m.rows)
     if (r.split == split) impl->rows.push_back({r.item, r.label});
   std::string ref = project.name + "@v" + std::to_string(version.number);
+  if (!options.subset.empty()) {
+    std::vector<Row> picked;
+    picked.reserve(options.subset.size());
+    for (uint32_t i : options.subset) {
+      if (i >= impl->rows.size())
+        return Err(InvalidArgument("loader subset row " + std::to_string(i) + " is outside the " +
+                                   std::string(SplitName(split)) + " split of " + ref + " (" +
+                                   std::to_string(impl->rows.size()) + " items)"));
+      picked.push_back(impl->rows[i]);
+    }
+    impl->rows = std::move(picked);
+  }
   if (impl->rows.empty())
     return Err(FailedPrecondition(ref + " has no items in the " + std::string(SplitName(split)) + " split"));
 
@@ -276,6 +294,7 @@ size_t Loader::size() const { return impl_->rows.size(); }
 size_t Loader::num_batches() const { return impl_->num_batches; }
 const std::vector<std::string>& Loader::labels() const { return impl_->labels; }
 std::string Loader::ItemId(uint32_t row) const { return ToHex(impl_->rows.at(row).item); }
+int64_t Loader::LabelIndex(uint32_t row) const { return impl_->rows.at(row).label; }
 int Loader::channels() const { return impl_->c; }
 int Loader::height() const { return impl_->h; }
 int Loader::width() const { return impl_->w; }
@@ -316,6 +335,32 @@ Result<std::optional<Batch>> Loader::Next() {
   m.space_cv.notify_all();
   if (!out) return Err(out.error());
   return std::optional<Batch>(std::move(*out));
+}
+
+Result<std::vector<float>> PreprocessImage(std::string_view bytes, std::string_view name, int channels, int height,
+                                           int width, const std::vector<float>& mean, const std::vector<float>& std) {
+  if ((channels != 1 && channels != 3) || height < 1 || width < 1 || height > 16384 || width > 16384)
+    return Err(InvalidArgument("model input must be 1 or 3 channels of 1 to 16384 pixels a side"));
+  if (mean.size() != static_cast<size_t>(channels) || std.size() != mean.size())
+    return Err(InvalidArgument("normalization needs one mean and one std per channel"));
+  auto info = InspectImage(bytes, name);  // bounded checks before the full decode
+  if (!info) return Err(InvalidArgument(info.error().message()));
+  bool gray = info->channels <= 2;
+  if (gray != (channels == 1))
+    return Err(InvalidArgument(std::string(name) + " has " + std::to_string(info->channels) + " channel(s) (" +
+                               (gray ? "grayscale" : "color") + "); the model takes " +
+                               (channels == 1 ? "grayscale images (1 channel)" : "color images (3 channels)") +
+                               "; convert it first"));
+  size_t plane = static_cast<size_t>(height) * width;
+  std::vector<uint8_t> px(plane * channels);
+  FSML_RETURN_IF_ERROR(DecodeResized(bytes, channels, height, width, px.data(), std::string(name)));
+  std::vector<float> out(px.size());
+  for (int ch = 0; ch < channels; ++ch) {
+    float inv_std = 1.f / std[ch];
+    for (size_t i = 0; i < plane; ++i)
+      out[ch * plane + i] = (px[i * channels + ch] * (1.f / 255.f) - mean[ch]) * inv_std;
+  }
+  return out;
 }
 
 Result<ChannelStats> ComputeChannelStats(Workspace& ws, const Project& project, const DatasetVersion& version,

@@ -54,6 +54,9 @@ struct LoaderOptions {
   std::vector<float> mean;
   std::vector<float> std;
   Augmentation augment;
+  // Only these rows of the split (indexes into it, e.g. one cross-validation
+  // fold); empty = all. Loader rows are then positions in this list.
+  std::vector<uint32_t> subset;
 };
 
 struct Batch {
@@ -80,6 +83,7 @@ class Loader {
   size_t num_batches() const;  // per epoch
   const std::vector<std::string>& labels() const;
   std::string ItemId(uint32_t row) const;
+  int64_t LabelIndex(uint32_t row) const;  // into labels()
   int channels() const;
   int height() const;
   int width() const;
@@ -95,6 +99,15 @@ class Loader {
   explicit Loader(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Decodes one image and turns it into model input exactly as the loader does
+// (no augmentation): converted to `channels`, resized (bilinear) to
+// height x width, scaled to [0, 1], normalized; CHW float. The image's own
+// channels must fit the model: 1 (or gray + alpha) for a grayscale model,
+// 3 (or RGBA) for a color one. InvalidArgument naming `name` for an image
+// that does not decode or has the wrong channel count.
+Result<std::vector<float>> PreprocessImage(std::string_view bytes, std::string_view name, int channels, int height,
+                                           int width, const std::vector<float>& mean, const std::vector<float>& std);
 
 // Per-channel mean and standard deviation of `split` of a version (pixels
 // scaled to [0, 1], no augmentation), for normalization.

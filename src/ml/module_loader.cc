@@ -29,6 +29,12 @@ Result<MlModule*> LoadMlModule() {
     candidates.push_back(dir / "libfsml_ml.so");
     candidates.push_back(dir / ".." / "lib" / "fsml" / "libfsml_ml.so");
   }
+  // LibTorch already splits each operation across its intra-op threads;
+  // OpenBLAS threading inside those threads oversubscribes the cores and its
+  // idle threads spin, which made training 1.8x and evaluation 1.9x slower on
+  // 2 cores (bench/train_bench.sh). OpenBLAS reads this when it loads, which
+  // is during the dlopen below. A value the user set is kept.
+  ::setenv("OPENBLAS_NUM_THREADS", "1", /*overwrite=*/0);
   std::string tried;
   for (const auto& path : candidates) {
     std::error_code ec;

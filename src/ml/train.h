@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <string_view>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,12 +54,54 @@ struct TrainResult {
   bool stopped_early = false;
 };
 
+// Inference with one model: the code path `fsml predict`, `fsml eval` and
+// serving share. Thread-safe: Predict may run on several threads at once
+// (the network is in eval mode and never changes).
+class ModelRunner {
+ public:
+  virtual ~ModelRunner() = default;
+  // pixels: n images, NCHW float, preprocessed as the spec says
+  // (PreprocessImage or the Loader). Returns n * classes probabilities.
+  virtual Result<std::vector<float>> Predict(const float* pixels, size_t n) = 0;
+};
+
+// Out-of-sample predicted probabilities for every item of a split, by k-fold
+// cross-validation: k fresh models of the same architecture and recipe, each
+// trained on the other folds (stratified by label) and predicting its own.
+struct CrossValOptions {
+  int folds = 5;
+  int epochs = 0;       // 0: the recipe's epochs, at most 5 (enough to rank label errors, short of memorizing them)
+  int threads = 0;
+  bool quiet = false;
+};
+struct CrossValResult {
+  std::vector<std::string> labels;
+  std::vector<std::string> items;  // hex ids, split order
+  std::vector<int64_t> given;      // label indexes
+  std::vector<float> probs;        // items * labels
+  int folds = 0, epochs = 0;
+  double seconds = 0;
+};
+
 class MlModule {
  public:
   virtual ~MlModule() = default;
   // Trains `version` of `project` (or resumes options.resume_run).
   virtual Result<TrainResult> Train(Workspace& ws, const Project& project, const DatasetVersion& version,
                                     const TrainOptions& options) = 0;
+  // The weights of a checkpoint (a run's epoch) as safetensors, named as the
+  // network's parameters and buffers ("conv1.weight", "bn1.running_mean").
+  virtual Result<std::string> WeightsFromCheckpoint(const nlohmann::json& spec, std::string_view checkpoint,
+                                                    std::string_view name) = 0;
+  // Builds the network `spec` describes and loads `weights` into it; every
+  // tensor must be present with its shape (Corruption otherwise).
+  virtual Result<std::unique_ptr<ModelRunner>> LoadRunner(const nlohmann::json& spec, std::string_view weights,
+                                                          int threads) = 0;
+  // spec: the model's spec (architecture, input, normalization, labels);
+  // params: the training hyperparameters of the run that made it.
+  virtual Result<CrossValResult> CrossValidate(Workspace& ws, const Project& project, const DatasetVersion& version,
+                                               Split split, const nlohmann::json& spec, const nlohmann::json& params,
+                                               const CrossValOptions& options) = 0;
   // {"blas": "...", "threads": N, "torch": "1.13.1"}
   virtual nlohmann::json Runtime() = 0;
 };

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include <ATen/core/Generator.h>
@@ -22,6 +23,7 @@
 #include "data/loader.h"
 #include "ml/models.h"
 #include "ml/train.h"
+#include "registry/safetensors.h"
 
 namespace fsml::ml {
 namespace {
@@ -221,11 +223,77 @@ Result<EvalResult> Evaluate(Net& model, Loader& loader, int epoch) {
 std::string BlasName() {
   auto maps = ReadFile("/proc/self/maps", 64 << 20);
   if (!maps) return "unknown";
-  if (maps->find("openblas") != std::string::npos) return "OpenBLAS";
+  if (maps->find("openblas") != std::string::npos) {
+    const char* t = std::getenv("OPENBLAS_NUM_THREADS");
+    return std::string("OpenBLAS (") + (t ? t : "default") + " thread(s) per operation)";
+  }
   if (maps->find("libmkl") != std::string::npos) return "MKL";
   if (maps->find("libblis") != std::string::npos) return "BLIS";
   if (maps->find("libblas.so") != std::string::npos) return "reference BLAS (netlib; install libopenblas0-pthread for ~2.5x faster training)";
   return "unknown";
+}
+
+std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(Net& model, const nlohmann::json& params) {
+  if (params["optimizer"] == "adamw")
+    return std::make_unique<torch::optim::AdamW>(
+        model.parameters(), torch::optim::AdamWOptions(params["lr"]).weight_decay(params["weight_decay"]));
+  return std::make_unique<torch::optim::SGD>(
+      model.parameters(),
+      torch::optim::SGDOptions(params["lr"]).momentum(params["momentum"]).weight_decay(params["weight_decay"]).nesterov(true));
+}
+
+struct EpochStats {
+  double loss_sum = 0, lr = 0;
+  uint64_t correct = 0, seen = 0;
+  std::optional<double> diverged;  // the non-finite loss that stopped the epoch
+};
+
+// One epoch over `loader` (already started). Aborted when a stop signal
+// arrives; a non-finite loss ends the epoch early with `diverged` set.
+Result<EpochStats> TrainEpoch(Net& model, torch::optim::Optimizer& optimizer, Loader& loader, const nlohmann::json& params,
+                              int epoch, int64_t per_epoch, Progress& progress) {
+  EpochStats st;
+  double smoothing = params["label_smoothing"];
+  int64_t step = static_cast<int64_t>(epoch - 1) * per_epoch;
+  model.train();
+  while (true) {
+    if (g_stop) return Err(Aborted("stopped by a signal during epoch " + std::to_string(epoch)));
+    FSML_ASSIGN_OR_RETURN(auto batch, loader.Next());
+    if (!batch) break;
+    auto n = static_cast<int64_t>(batch->size);
+    auto x = torch::from_blob(batch->pixels.data(), {n, batch->channels, batch->height, batch->width}, torch::kFloat32);
+    auto y = torch::from_blob(batch->labels.data(), {n}, torch::kInt64);
+    st.lr = LearningRate(params, step++, per_epoch);
+    for (auto& group : optimizer.param_groups()) group.options().set_lr(st.lr);
+    optimizer.zero_grad();
+    auto logits = model.forward(x);
+    auto loss = torch::nn::functional::cross_entropy(
+        logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing));
+    double l = loss.item<double>();
+    if (!std::isfinite(l)) {
+      st.diverged = l;
+      return st;
+    }
+    loss.backward();
+    optimizer.step();
+    st.loss_sum += l * n;
+    st.correct += static_cast<uint64_t>(logits.argmax(1).eq(y).sum().item<int64_t>());
+    st.seen += n;
+    progress.Add(n);
+    char status[64];
+    std::snprintf(status, sizeof status, "loss %.4f  acc %.4f", st.loss_sum / st.seen, static_cast<double>(st.correct) / st.seen);
+    progress.SetStatus(status);
+  }
+  return st;
+}
+
+// Softmax probabilities of `model` (in eval mode) for n NCHW images.
+std::vector<float> Probabilities(Net& model, const float* pixels, int64_t n, const nlohmann::json& input) {
+  torch::NoGradGuard no_grad;
+  int64_t c = input["channels"], h = input["height"], w = input["width"];
+  auto x = torch::from_blob(const_cast<float*>(pixels), {n, c, h, w}, torch::kFloat32);
+  auto p = torch::softmax(model.forward(x), 1).contiguous();
+  return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
 }
 
 class Trainer {
@@ -350,14 +418,7 @@ Result<TrainResult> Trainer::Train() {
   result.model = spec["model"];
   result.parameters = CountParameters(*model);
   spec["parameters"] = result.parameters;
-  std::unique_ptr<torch::optim::Optimizer> optimizer;
-  if (params["optimizer"] == "adamw")
-    optimizer = std::make_unique<torch::optim::AdamW>(
-        model->parameters(), torch::optim::AdamWOptions(params["lr"]).weight_decay(params["weight_decay"]));
-  else
-    optimizer = std::make_unique<torch::optim::SGD>(
-        model->parameters(),
-        torch::optim::SGDOptions(params["lr"]).momentum(params["momentum"]).weight_decay(params["weight_decay"]).nesterov(true));
+  std::unique_ptr<torch::optim::Optimizer> optimizer = MakeOptimizer(*model, params);
 
   int start_epoch = 1;
   double best_val = -1;
@@ -407,47 +468,27 @@ Result<TrainResult> Trainer::Train() {
   });
   int epochs = params["epochs"];
   int patience = params["patience"];
-  double smoothing = params["label_smoothing"];
   int64_t per_epoch = static_cast<int64_t>(train->num_batches());
   for (int epoch = start_epoch; epoch <= epochs; ++epoch) {
     auto e0 = std::chrono::steady_clock::now();
-    model->train();
     train->StartEpoch(epoch);
     Progress progress("epoch " + std::to_string(epoch) + "/" + std::to_string(epochs), train->size(), "samples");
-    double loss_sum = 0, lr = 0;
-    uint64_t correct = 0, seen = 0;
-    int64_t step = static_cast<int64_t>(epoch - 1) * per_epoch;
-    while (true) {
-      if (g_stop) return Err(Aborted("stopped by a signal during epoch " + std::to_string(epoch) + "; resume with fsml train --resume " + std::to_string(run_id_)));
-      FSML_ASSIGN_OR_RETURN(auto batch, train->Next());
-      if (!batch) break;
-      auto n = static_cast<int64_t>(batch->size);
-      auto x = torch::from_blob(batch->pixels.data(), {n, batch->channels, batch->height, batch->width}, torch::kFloat32);
-      auto y = torch::from_blob(batch->labels.data(), {n}, torch::kInt64);
-      lr = LearningRate(params, step++, per_epoch);
-      for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
-      optimizer->zero_grad();
-      auto logits = model->forward(x);
-      auto loss = torch::nn::functional::cross_entropy(
-          logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing));
-      double l = loss.item<double>();
-      if (!std::isfinite(l)) {
-        std::string kept = best_epoch > 0 || start_epoch > 1 ? "the checkpoint of epoch " + std::to_string(epoch - 1) + " is kept"
-                                                             : "no checkpoint was written";
-        return Err(FailedPrecondition("training diverged in epoch " + std::to_string(epoch) + " (loss is " +
-                                      (std::isnan(l) ? "NaN" : "infinite") + "); " + kept + "; try a lower --lr (now " +
-                                      std::to_string(params["lr"].get<double>()) + ")"));
-      }
-      loss.backward();
-      optimizer->step();
-      loss_sum += l * n;
-      correct += static_cast<uint64_t>(logits.argmax(1).eq(y).sum().item<int64_t>());
-      seen += n;
-      progress.Add(n);
-      char status[64];
-      std::snprintf(status, sizeof status, "loss %.4f  acc %.4f", loss_sum / seen, static_cast<double>(correct) / seen);
-      progress.SetStatus(status);
+    auto stats = TrainEpoch(*model, *optimizer, *train, params, epoch, per_epoch, progress);
+    if (!stats) {
+      if (stats.error().code() == Code::kAborted)
+        return Err(Aborted(stats.error().message() + "; resume with fsml train --resume " + std::to_string(run_id_)));
+      return Err(stats.error());
     }
+    if (stats->diverged) {
+      double l = *stats->diverged;
+      std::string kept = best_epoch > 0 || start_epoch > 1 ? "the checkpoint of epoch " + std::to_string(epoch - 1) + " is kept"
+                                                           : "no checkpoint was written";
+      return Err(FailedPrecondition("training diverged in epoch " + std::to_string(epoch) + " (loss is " +
+                                    (std::isnan(l) ? "NaN" : "infinite") + "); " + kept + "; try a lower --lr (now " +
+                                    std::to_string(params["lr"].get<double>()) + ")"));
+    }
+    double loss_sum = stats->loss_sum, lr = stats->lr;
+    uint64_t correct = stats->correct, seen = stats->seen;
     progress.Finish();
     EpochMetrics m;
     m.epoch = epoch;
@@ -525,12 +566,219 @@ Result<TrainResult> Trainer::Train() {
   return result;
 }
 
+// ---- Artifacts and inference --------------------------------------------
+
+Result<std::string> ExportWeights(Net& model) {
+  TensorFile file;
+  auto put = [&](const std::string& name, const torch::Tensor& t0) -> Status {
+    torch::Tensor t = t0.detach().cpu().contiguous();
+    Tensor out;
+    if (t.scalar_type() == torch::kFloat32) out.dtype = DType::kF32;
+    else if (t.scalar_type() == torch::kInt64) out.dtype = DType::kI64;
+    else if (t.scalar_type() == torch::kFloat64) out.dtype = DType::kF64;
+    else return Internal("tensor " + name + " has an unsupported type");
+    out.shape = t.sizes().vec();
+    out.data.assign(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());
+    file.tensors[name] = std::move(out);
+    return Status::Ok();
+  };
+  for (const auto& p : model.named_parameters(true)) FSML_RETURN_IF_ERROR(put(p.key(), p.value()));
+  for (const auto& b : model.named_buffers(true)) FSML_RETURN_IF_ERROR(put(b.key(), b.value()));
+  file.metadata["format"] = "pt";
+  return WriteSafetensors(file);
+}
+
+// Copies every tensor of `file` into the model's parameter or buffer of the
+// same name; each one must be there with its shape and type, and no extra.
+Status ImportWeights(Net& model, const TensorFile& file) {
+  torch::NoGradGuard no_grad;
+  size_t used = 0;
+  auto load = [&](const std::string& name, torch::Tensor& dst) -> Status {
+    auto it = file.tensors.find(name);
+    if (it == file.tensors.end()) return Corruption("the weights lack tensor '" + name + "'");
+    const Tensor& src = it->second;
+    if (src.shape != dst.sizes().vec())
+      return Corruption("tensor '" + name + "' has shape " + nlohmann::json(src.shape).dump() + ", the network wants " +
+                        nlohmann::json(dst.sizes().vec()).dump());
+    bool same_type = (src.dtype == DType::kF32 && dst.scalar_type() == torch::kFloat32) ||
+                     (src.dtype == DType::kI64 && dst.scalar_type() == torch::kInt64) ||
+                     (src.dtype == DType::kF64 && dst.scalar_type() == torch::kFloat64);
+    if (!same_type) return Corruption("tensor '" + name + "' has type " + std::string(DTypeName(src.dtype)));
+    std::memcpy(dst.data_ptr(), src.data.data(), src.data.size());
+    ++used;
+    return Status::Ok();
+  };
+  for (auto& p : model.named_parameters(true)) FSML_RETURN_IF_ERROR(load(p.key(), p.value()));
+  for (auto& b : model.named_buffers(true)) FSML_RETURN_IF_ERROR(load(b.key(), b.value()));
+  if (used != file.tensors.size())
+    return Corruption("the weights hold " + std::to_string(file.tensors.size() - used) + " tensor(s) the network does not have");
+  return Status::Ok();
+}
+
+class TorchRunner final : public ModelRunner {
+ public:
+  TorchRunner(std::shared_ptr<Net> model, nlohmann::json input) : model_(std::move(model)), input_(std::move(input)) {}
+  Result<std::vector<float>> Predict(const float* pixels, size_t n) override {
+    try {
+      if (n == 0) return std::vector<float>();
+      return Probabilities(*model_, pixels, static_cast<int64_t>(n), input_);
+    } catch (const c10::Error& e) {
+      std::string what = e.what_without_backtrace();
+      if (IsOutOfMemory(what)) return Err(FailedPrecondition("out of memory predicting " + std::to_string(n) + " items"));
+      return Err(Internal("LibTorch: " + what.substr(0, what.find('\n'))));
+    }
+  }
+
+ private:
+  std::shared_ptr<Net> model_;
+  nlohmann::json input_;
+};
+
+// ---- Cross-validation ----------------------------------------------------
+
+Result<CrossValResult> RunCrossValidation(Workspace& ws, const Project& project, const DatasetVersion& version, Split split,
+                                          const nlohmann::json& spec, nlohmann::json params, const CrossValOptions& opt) {
+  auto t0 = std::chrono::steady_clock::now();
+  Progress::SetEnabled(!opt.quiet);
+  if (opt.folds < 2 || opt.folds > 20) return Err(InvalidArgument("--folds must be 2 to 20"));
+  size_t threads = opt.threads > 0 ? static_cast<size_t>(opt.threads) : static_cast<size_t>(DefaultThreads());
+  torch::set_num_threads(static_cast<int>(threads));
+  int epochs = opt.epochs > 0 ? opt.epochs : std::min(params["epochs"].get<int>(), 5);
+  params["epochs"] = epochs;
+  params["warmup_epochs"] = std::min(params["warmup_epochs"].get<int>(), epochs - 1);
+  uint64_t seed = params["seed"];
+  FSML_ASSIGN_OR_RETURN(Augmentation augment, ParseAugmentation(params["augment"].get<std::string>()));
+
+  LoaderOptions lo;
+  lo.batch_size = params["batch_size"];
+  lo.threads = static_cast<int>(threads);
+  lo.channels = spec["input"]["channels"];
+  lo.height = spec["input"]["height"];
+  lo.width = spec["input"]["width"];
+  lo.mean = spec["normalize"]["mean"].get<std::vector<float>>();
+  lo.std = spec["normalize"]["std"].get<std::vector<float>>();
+  lo.cache = false;
+  LoaderOptions all_lo = lo;
+  all_lo.shuffle = false;
+  FSML_ASSIGN_OR_RETURN(auto all, Loader::Open(ws, project, version, split, all_lo));
+  CrossValResult r;
+  r.labels = all->labels();
+  if (r.labels != spec["labels"].get<std::vector<std::string>>())
+    return Err(FailedPrecondition("the model's labels differ from " + project.name + "@v" + std::to_string(version.number) + "'s"));
+  size_t n = all->size(), k = r.labels.size();
+  r.items.resize(n);
+  r.given.resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    r.items[i] = all->ItemId(i);
+    r.given[i] = all->LabelIndex(i);
+  }
+  if (n < static_cast<size_t>(opt.folds) * 2)
+    return Err(InvalidArgument("the split has " + std::to_string(n) + " items, too few for " + std::to_string(opt.folds) + " folds"));
+
+  // Stratified folds: each label's rows, shuffled with the seed, dealt round-robin.
+  std::vector<int> fold(n);
+  {
+    std::vector<std::vector<uint32_t>> by_label(k);
+    for (uint32_t i = 0; i < n; ++i) by_label[r.given[i]].push_back(i);
+    std::mt19937_64 rng(seed ^ 0x5eedf01dull);
+    int next = 0;
+    for (auto& rows : by_label) {
+      std::shuffle(rows.begin(), rows.end(), rng);
+      for (uint32_t row : rows) fold[row] = next++ % opt.folds;
+    }
+  }
+  r.probs.assign(n * k, 0.f);
+  r.folds = opt.folds;
+  r.epochs = epochs;
+  for (int f = 0; f < opt.folds; ++f) {
+    LoaderOptions train_lo = lo, held_lo = lo;
+    train_lo.augment = augment;
+    train_lo.seed = seed + static_cast<uint64_t>(f);
+    held_lo.shuffle = false;
+    held_lo.batch_size = 512;
+    for (uint32_t i = 0; i < n; ++i) (fold[i] == f ? held_lo.subset : train_lo.subset).push_back(i);
+    FSML_ASSIGN_OR_RETURN(auto train, Loader::Open(ws, project, version, split, train_lo));
+    FSML_ASSIGN_OR_RETURN(auto held, Loader::Open(ws, project, version, split, held_lo));
+    torch::manual_seed(seed + static_cast<uint64_t>(f));
+    FSML_ASSIGN_OR_RETURN(std::shared_ptr<Net> model, BuildModel(spec));
+    auto optimizer = MakeOptimizer(*model, params);
+    int64_t per_epoch = static_cast<int64_t>(train->num_batches());
+    for (int epoch = 1; epoch <= epochs; ++epoch) {
+      train->StartEpoch(epoch);
+      Progress progress("fold " + std::to_string(f + 1) + "/" + std::to_string(opt.folds) + " epoch " + std::to_string(epoch) +
+                            "/" + std::to_string(epochs),
+                        train->size(), "samples");
+      FSML_ASSIGN_OR_RETURN(EpochStats st, TrainEpoch(*model, *optimizer, *train, params, epoch, per_epoch, progress));
+      progress.Finish();
+      if (st.diverged)
+        return Err(FailedPrecondition("cross-validation training diverged in fold " + std::to_string(f + 1) + ", epoch " +
+                                      std::to_string(epoch) + "; the run's recipe does not train stably on this data"));
+    }
+    model->eval();
+    held->StartEpoch(0);
+    while (true) {
+      FSML_ASSIGN_OR_RETURN(auto batch, held->Next());
+      if (!batch) break;
+      std::vector<float> p = Probabilities(*model, batch->pixels.data(), static_cast<int64_t>(batch->size), spec["input"]);
+      for (size_t i = 0; i < batch->size; ++i) {
+        uint32_t row = held_lo.subset[batch->rows[i]];
+        std::copy_n(p.begin() + i * k, k, r.probs.begin() + static_cast<size_t>(row) * k);
+      }
+    }
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+template <typename F>
+auto GuardTorch(F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    if (IsOutOfMemory(what)) return Err(FailedPrecondition("out of memory (" + what.substr(0, what.find('\n')) + ")"));
+    return Err(Internal("LibTorch: " + what.substr(0, what.find('\n'))));
+  } catch (const std::bad_alloc&) {
+    return Err(FailedPrecondition("out of memory"));
+  } catch (const nlohmann::json::exception& e) {
+    return Err(InvalidArgument(std::string("model spec: ") + e.what()));
+  }
+}
+
 class TorchModule final : public MlModule {
  public:
   Result<TrainResult> Train(Workspace& ws, const Project& project, const DatasetVersion& version,
                             const TrainOptions& options) override {
     Trainer t(ws, project, version, options);
     return t.Run();
+  }
+  Result<std::string> WeightsFromCheckpoint(const nlohmann::json& spec, std::string_view checkpoint,
+                                            std::string_view name) override {
+    return GuardTorch([&]() -> Result<std::string> {
+      FSML_ASSIGN_OR_RETURN(Checkpoint ck, ParseCheckpoint(checkpoint, std::string(name)));
+      FSML_ASSIGN_OR_RETURN(std::shared_ptr<Net> model, BuildModel(spec));
+      torch::serialize::InputArchive ma;
+      std::istringstream ms(ck.model);
+      ma.load_from(ms);
+      model->load(ma);
+      return ExportWeights(*model);
+    });
+  }
+  Result<std::unique_ptr<ModelRunner>> LoadRunner(const nlohmann::json& spec, std::string_view weights, int threads) override {
+    return GuardTorch([&]() -> Result<std::unique_ptr<ModelRunner>> {
+      if (threads > 0) torch::set_num_threads(threads);
+      FSML_ASSIGN_OR_RETURN(TensorFile file, ReadSafetensors(weights, "model weights"));
+      FSML_ASSIGN_OR_RETURN(std::shared_ptr<Net> model, BuildModel(spec));
+      FSML_RETURN_IF_ERROR(ImportWeights(*model, file));
+      model->eval();
+      return std::unique_ptr<ModelRunner>(std::make_unique<TorchRunner>(model, spec.at("input")));
+    });
+  }
+  Result<CrossValResult> CrossValidate(Workspace& ws, const Project& project, const DatasetVersion& version, Split split,
+                                       const nlohmann::json& spec, const nlohmann::json& params,
+                                       const CrossValOptions& options) override {
+    StopSignals signals;
+    return GuardTorch([&] { return RunCrossValidation(ws, project, version, split, spec, params, options); });
   }
   nlohmann::json Runtime() override {
     return {{"blas", BlasName()}, {"threads", torch::get_num_threads()}, {"torch", TORCH_VERSION}};

@@ -131,6 +131,76 @@ CREATE TABLE run_epochs (
   PRIMARY KEY (run_id, epoch)
 );
 )sql"},
+      {3, "model registry, aliases, requirements and evaluations", R"sql(
+CREATE TABLE models (
+  id {id},
+  name TEXT NOT NULL UNIQUE,
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL
+);
+CREATE TABLE model_versions (
+  model_id INTEGER NOT NULL REFERENCES models(id),
+  number INTEGER NOT NULL,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  epoch INTEGER NOT NULL,
+  weights_key TEXT NOT NULL,
+  spec_key TEXT NOT NULL,
+  architecture TEXT NOT NULL,
+  parameters INTEGER NOT NULL,
+  weights_bytes INTEGER NOT NULL,
+  metrics TEXT NOT NULL,
+  description TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  PRIMARY KEY (model_id, number)
+);
+CREATE TABLE model_aliases (
+  model_id INTEGER NOT NULL REFERENCES models(id),
+  alias TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  updated_at TEXT NOT NULL,
+  updated_by TEXT NOT NULL,
+  PRIMARY KEY (model_id, alias),
+  FOREIGN KEY (model_id, number) REFERENCES model_versions(model_id, number)
+);
+CREATE TABLE model_alias_history (
+  id {id},
+  model_id INTEGER NOT NULL REFERENCES models(id),
+  alias TEXT NOT NULL,
+  number INTEGER,
+  previous INTEGER,
+  at TEXT NOT NULL,
+  by_user TEXT NOT NULL,
+  forced INTEGER NOT NULL,
+  note TEXT NOT NULL
+);
+CREATE TABLE requirements (
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  position INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  PRIMARY KEY (project_id, position)
+);
+CREATE TABLE evaluations (
+  id {id},
+  model_id INTEGER NOT NULL,
+  model_number INTEGER NOT NULL,
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  version_number INTEGER NOT NULL,
+  split TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  seconds REAL NOT NULL,
+  metrics TEXT NOT NULL,
+  predictions_key TEXT NOT NULL,
+  label_issues TEXT,
+  FOREIGN KEY (model_id, model_number) REFERENCES model_versions(model_id, number),
+  FOREIGN KEY (project_id, version_number) REFERENCES dataset_versions(project_id, number)
+);
+CREATE INDEX evaluations_by_model ON evaluations (model_id, model_number, id);
+)sql"},
   };
   return migrations;
 }

@@ -3,57 +3,7 @@
 # the failure paths. Usage: train_test.sh CASE. Uses a small synthetic,
 # learnable data set (three classes of 8x8 patterns with noise) so each case
 # takes seconds.
-set -uo pipefail
-
-FSML=${FSML_BIN:?FSML_BIN must point at the fsml binary}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-export FSML_USER=tester
-FAILED=0
-
-fail() { echo "FAIL: $*" >&2; FAILED=1; }
-expect_ok() {
-  if ! "$@" >"$T/out" 2>"$T/err"; then fail "expected success: $*"; cat "$T/out" "$T/err" >&2; fi
-}
-expect_fail() {
-  local want=$1; shift
-  if "$@" >"$T/out" 2>"$T/err"; then fail "expected failure: $*"; cat "$T/out" >&2; return; fi
-  grep -qF -- "$want" "$T/err" || { fail "expected error containing '$want' from: $*"; cat "$T/err" >&2; }
-}
-expect_eq() { [[ "$1" == "$2" ]] || fail "${3:-value}: expected '$2', got '$1'"; }
-py() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-fsml() { "$FSML" -q "$@"; }
-
-# Three classes: bright rows (a), bright columns (b), a bright diagonal (c),
-# 8x8 pixels with noise; <n> training and n/5 test items.
-make_data() {
-  local n=$1
-  /usr/bin/python3 - "$n" <<'PY'
-import gzip, random, struct, sys
-n = int(sys.argv[1]); rng = random.Random(11)
-def image(cls):
-    px = [rng.randrange(0, 90) for _ in range(64)]
-    k = rng.randrange(8)
-    for i in range(8):
-        idx = {0: k * 8 + i, 1: i * 8 + k, 2: i * 8 + i}[cls]
-        px[idx] = rng.randrange(170, 256)
-    return bytes(px)
-for prefix, count in (("train", n), ("t10k", n // 5)):
-    imgs = bytearray(); labels = bytearray()
-    for i in range(count):
-        c = i % 3; imgs += image(c); labels.append(c)
-    with gzip.open(f"data/{prefix}-images-idx3-ubyte.gz", "wb") as f: f.write(struct.pack(">IIII", 0x803, count, 8, 8) + imgs)
-    with gzip.open(f"data/{prefix}-labels-idx1-ubyte.gz", "wb") as f: f.write(struct.pack(">II", 0x801, count) + labels)
-PY
-}
-
-setup() {
-  fsml init . > /dev/null
-  mkdir -p data && make_data "${1:-1500}"
-  fsml import toy data --format idx --label-names a,b,c > /dev/null || fail "import"
-  fsml data commit toy -m v1 > /dev/null || fail "commit"
-}
+source "$(dirname "$0")/lib.sh"
 
 epochs_json() { fsml runs show "$1" --json | py "[(e['epoch'], round(e['train_loss'], 6), e['val_accuracy']) for e in d['epochs']]"; }
 
@@ -172,8 +122,4 @@ case_bad_input_errors() {
   grep -q "try a lower --lr" "$T/err" || fail "divergence message lacks the fix"
 }
 
-case_name=${1:?usage: train_test.sh CASE}
-declare -f "case_$case_name" > /dev/null || { echo "unknown case $case_name" >&2; exit 2; }
-"case_$case_name"
-if ((FAILED)); then echo "e2e train $case_name: FAILED"; exit 1; fi
-echo "e2e train $case_name: ok"
+run_case "$@"

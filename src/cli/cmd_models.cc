@@ -1,0 +1,359 @@
+// fsml models register|list|show|alias|unalias|history|lineage|delete|export
+#include <iostream>
+
+#include "cli/common.h"
+#include "core/fs.h"
+#include "data/project.h"
+#include "ml/train.h"
+#include "registry/evaluations.h"
+#include "registry/models.h"
+#include "registry/runs.h"
+
+namespace fsml::cli {
+namespace {
+
+using RunRecord = ::fsml::Run;
+
+std::string AliasList(const std::vector<std::string>& aliases) {
+  std::string s;
+  for (const auto& a : aliases) s += (s.empty() ? "" : ",") + a;
+  return s.empty() ? "-" : s;
+}
+
+std::string MetricOr(const nlohmann::json& m, const char* key) {
+  return m.is_object() && m.contains(key) && m[key].is_number() ? Fixed(m[key].get<double>(), 4) : "-";
+}
+
+struct RegisterFlags {
+  int64_t run = 0;
+  std::string name, description;
+  int64_t epoch = 0;
+  bool json = false;
+};
+
+Result<ModelVersion> Register(Workspace& ws, const RegisterFlags& f) {
+  FSML_ASSIGN_OR_RETURN(RunRecord run, GetRun(ws.meta(), f.run));
+  std::string run_name = "run " + std::to_string(run.id);
+  if (run.status == "running") return Err(FailedPrecondition(run_name + " is still running; register it when it ends"));
+  std::string key;
+  int64_t epoch = 0;
+  if (f.epoch > 0) {
+    for (const auto& e : run.epochs)
+      if (e.epoch == f.epoch) key = e.checkpoint_key, epoch = e.epoch;
+    if (key.empty())
+      return Err(NotFound(run_name + " has no checkpoint of epoch " + std::to_string(f.epoch) + " (it has epochs 1 to " +
+                          std::to_string(run.epochs.size()) + ")"));
+  } else if (!run.best_checkpoint_key.empty() && run.best_epoch) {
+    key = run.best_checkpoint_key;
+    epoch = *run.best_epoch;
+  } else if (!run.checkpoint_key.empty() && run.checkpoint_epoch) {
+    key = run.checkpoint_key;
+    epoch = *run.checkpoint_epoch;
+  }
+  if (key.empty()) return Err(FailedPrecondition(run_name + " has no checkpoint to register (it ended in its first epoch)"));
+  nlohmann::json metrics = nlohmann::json::object();
+  for (const auto& e : run.epochs)
+    if (e.epoch == epoch) {
+      metrics["train_loss"] = e.train_loss;
+      metrics["train_accuracy"] = e.train_accuracy;
+      if (e.val_loss) metrics["val_loss"] = *e.val_loss;
+      if (e.val_accuracy) metrics["val_accuracy"] = *e.val_accuracy;
+    }
+  if (run.test_metrics.is_object() && run.test_metrics.value("epoch", int64_t{-1}) == epoch) metrics["test"] = run.test_metrics;
+  FSML_ASSIGN_OR_RETURN(std::string checkpoint, ws.blobs().Get(key, /*verify=*/true));
+  FSML_ASSIGN_OR_RETURN(MlModule * ml, LoadMlModule());
+  FSML_ASSIGN_OR_RETURN(std::string weights, ml->WeightsFromCheckpoint(run.spec, checkpoint, run_name + " checkpoint " + key));
+  RegisterRequest req;
+  req.name = f.name.empty() ? run.project : f.name;
+  req.run_id = run.id;
+  req.epoch = epoch;
+  req.spec = run.spec;
+  req.spec["training"] = run.params;
+  req.weights = std::move(weights);
+  req.metrics = metrics;
+  req.description = f.description;
+  req.user = ws.user();
+  return RegisterModelVersion(ws, req);
+}
+
+void PrintVersion(const ModelVersion& v) {
+  std::cout << "model     " << v.name << "/" << v.number << (v.aliases.empty() ? "" : " (" + AliasList(v.aliases) + ")") << "\n"
+            << "project   " << v.project << "\n"
+            << "network   " << v.architecture << ", " << WithThousands(v.parameters) << " parameters, weights "
+            << HumanBytes(v.weights_bytes) << "\n"
+            << "from      run " << v.run_id << ", epoch " << v.epoch << "\n"
+            << "sha256    " << v.weights_key << "\n"
+            << "metrics   val accuracy " << MetricOr(v.metrics, "val_accuracy")
+            << (v.metrics.contains("test") ? ", test accuracy " + MetricOr(v.metrics["test"], "accuracy") : "") << "\n"
+            << "created   " << v.created_at << " by " << v.created_by << "\n";
+  if (!v.description.empty()) std::cout << "about     " << v.description << "\n";
+}
+
+}  // namespace
+
+void RegisterModelCommands(CLI::App& app, Context& ctx) {
+  CLI::App* models = app.add_subcommand("models", "the model registry: register, list, show, alias, lineage, delete, export");
+  models->require_subcommand(1);
+  {
+    auto* cmd = models->add_subcommand("register", "register a run's weights as the next version of a model");
+    auto f = std::make_shared<RegisterFlags>();
+    cmd->add_option("RUN", f->run, "run id")->required();
+    cmd->add_option("--name", f->name, "model name (default: the run's project)");
+    cmd->add_option("--epoch", f->epoch, "this epoch's checkpoint (default: the best validation epoch)");
+    cmd->add_option("--description", f->description, "a note kept with the version");
+    cmd->add_flag("--json", f->json, "print JSON");
+    cmd->callback([&ctx, f] {
+      Run(ctx, [&]() -> Status {
+        FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
+        FSML_ASSIGN_OR_RETURN(ModelVersion v, Register(*ws, *f));
+        if (f->json) {
+          PrintJson(ModelVersionToJson(v));
+          return Status::Ok();
+        }
+        std::cout << "registered " << v.name << "/" << v.number << " from run " << v.run_id << " epoch " << v.epoch << " ("
+                  << v.architecture << ", " << WithThousands(v.parameters) << " parameters, sha256 " << v.weights_key.substr(0, 12)
+                  << ")\n  fsml eval " << v.name << "/" << v.number << " " << v.project << "\n";
+        return Status::Ok();
+      });
+    });
+  }
+  {
+    auto* cmd = models->add_subcommand("list", "list models, or one model's versions");
+    auto name = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("NAME", *name, "list this model's versions");
+    cmd->add_flag("--json", *json, "print JSON");
+    cmd->callback([&ctx, name, json] {
+      Run(ctx, [&]() -> Status {
+        FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
+        if (name->empty()) {
+          FSML_ASSIGN_OR_RETURN(auto all, ListModels(ws->meta()));
+          nlohmann::json out = nlohmann::json::array();
+          std::vector<std::vector<std::string>> rows = {{"MODEL", "PROJECT", "VERSIONS", "LATEST", "ALIASES", "UPDATED"}};
+          for (const auto& m : all) {
+            std::string aliases;
+            nlohmann::json aj = nlohmann::json::object();
+            for (const auto& [a, n] : m.aliases) {
+              aliases += (aliases.empty() ? "" : ", ") + a + "->" + std::to_string(n);
+              aj[a] = n;
+            }
+            out.push_back({{"name", m.name}, {"project", m.project}, {"versions", m.versions}, {"latest", m.latest},
+                           {"aliases", aj}, {"updated_at", m.updated_at}});
+            rows.push_back({m.name, m.project, std::to_string(m.versions), std::to_string(m.latest),
+                            aliases.empty() ? "-" : aliases, m.updated_at.substr(0, 19)});
+          }
+          if (*json) PrintJson(out);
+          else if (all.empty()) std::cout << "no models yet; fsml models register RUN --name NAME\n";
+          else PrintTable(rows);
+          return Status::Ok();
+        }
+        FSML_ASSIGN_OR_RETURN(auto versions, ListModelVersions(ws->meta(), *name));
+        nlohmann::json out = nlohmann::json::array();
+        std::vector<std::vector<std::string>> rows = {{"VERSION", "ALIASES", "NETWORK", "PARAMS", "RUN", "EPOCH", "VAL ACC", "CREATED"}};
+        for (const auto& v : versions) {
+          out.push_back(ModelVersionToJson(v));
+          rows.push_back({v.name + "/" + std::to_string(v.number), AliasList(v.aliases), v.architecture, WithThousands(v.parameters),
+                          std::to_string(v.run_id), std::to_string(v.epoch), MetricOr(v.metrics, "val_accuracy"),
+                          v.created_at.substr(0, 19)});
+        }
+        if (*json) PrintJson(out);
+        else PrintTable(rows);
+        return Status::Ok();
+      });
+    });
+  }
+  {
+    auto* cmd = models->add_subcommand("show", "a model version: network, origin, checksum, evaluations");
+    auto ref = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("REF", *ref, "NAME/N, NAME@ALIAS or NAME (latest)")->required();
+    cmd->add_flag("--json", *json, "print JSON");
+    cmd->callback([&ctx, ref, json] {
+      Run(ctx, [&]() -> Status {
+        FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
+        FSML_ASSIGN_OR_RETURN(ModelRef r, ParseModelRef(*ref));
+        FSML_ASSIGN_OR_RETURN(ModelVersion v, ResolveModel(ws->meta(), r));
+        FSML_ASSIGN_OR_RETURN(auto evals, ListEvaluations(ws->meta(), v.name, 1000));
+        nlohmann::json ej = nlohmann::json::array();
+        std::vector<std::vector<std::string>> rows = {{"EVAL", "DATASET", "SPLIT", "ACCURACY", "MACRO F1", "ECE", "CREATED"}};
+        for (const auto& e : evals) {
+          if (e.model_number != v.number) continue;
+          ej.push_back({{"id", e.id}, {"dataset", e.project + "@v" + std::to_string(e.version_number)}, {"split", e.split},
+                        {"accuracy", e.metrics.accuracy}, {"macro_f1", e.metrics.macro_f1}, {"ece", e.metrics.ece}});
+          rows.push_back({std::to_string(e.id), e.project + "@v" + std::to_string(e.version_number), e.split,
+                          Fixed(e.metrics.accuracy, 4), Fixed(e.metrics.macro_f1, 4), Fixed(e.metrics.ece, 4),
+                          e.created_at.substr(0, 19)});
+        }
+        if (*json) {
+          nlohmann::json out = ModelVersionToJson(v);
+          out["evaluations"] = ej;
+          PrintJson(out);
+          return Status::Ok();
+        }
+        PrintVersion(v);
+        if (rows.size() > 1) {
+          std::cout << "\n";
+          PrintTable(rows);
+        } else {
+          std::cout << "\nno evaluations yet: fsml eval " << v.name << "/" << v.number << " " << v.project << "\n";
+        }
+        return Status::Ok();
+      });
+    });
+  }
+  {
+    auto* cmd = models->add_subcommand("alias", "point an alias (e.g. production) at a version; history is kept");
+    auto name = std::make_shared<std::string>();
+    auto number = std::make_shared<int64_t>(0);
+    auto alias = std::make_shared<std::string>();
+    auto force = std::make_shared<bool>(false);
+    auto note = std::make_shared<std::string>();
+    cmd->add_option("NAME", *name, "model name")->required();
+    cmd->add_option("N", *number, "version number")->required();
+    cmd->add_option("ALIAS", *alias, "alias, e.g. production or staging")->required();
+    cmd->add_flag("--force", *force, "move 'production' even when the version fails the project's requirements (recorded)");
+    cmd->add_option("--note", *note, "why, kept in the alias history");
+    cmd->callback([&ctx, name, number, alias, force, note] {
+      Run(ctx, [&]() -> Status {
+        FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
+        FSML_RETURN_IF_ERROR(ValidateAlias(*alias));
+        FSML_ASSIGN_OR_RETURN(ModelVersion v, ResolveModel(ws->meta(), ModelRef{*name, *number, "", ""}));
+        std::string history_note = *note;
+        bool forced = false;
+        if (*alias == "production") {
+          FSML_ASSIGN_OR_RETURN(Project project, GetProject(ws->meta(), v.project));
+          FSML_ASSIGN_OR_RETURN(GateResult gate, CheckProductionGate(*ws, project, v));
+          if (!gate.passed && !*force)
+            return FailedPrecondition("refusing to make " + gate.reason + "; --force overrides (recorded in the alias history)");
+          if (!gate.passed) {
+            forced = true;
+            history_note = "forced past the gate: " + gate.reason + (note->empty() ? "" : "; " + *note);
+            std::cerr << "fsml: warning: " << gate.reason << "; moving the alias anyway (--force, recorded)\n";
+          }
+        }
+        FSML_RETURN_IF_ERROR(SetAlias(ws->meta(), *name, *number, *alias, ws->user(), forced, history_note));
+        std::cout << *name << "@" << *alias << " -> " << *name << "/" << *number << (forced ? " (forced)" : "") << "\n";
+        return Status::Ok();
+      });
+    });
+  }
+  {
+    auto* cmd = models->add_subcommand("unalias", "remove an alias (recorded in its history)");
+    auto name = std::make_shared<std::string>();
+    auto alias = std::make_shared<std::string>();
+    cmd->add_option("NAME", *name, "model name")->required();
+    cmd->add_option("ALIAS", *alias, "alias")->required();
+    cmd->callback([&ctx, name, alias] {
+      Run(ctx, [&]() -> Status {
+        FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
+        FSML_RETURN_IF_ERROR(RemoveAlias(ws->meta(), *name, *alias, ws->user()));
+        std::cout << "removed " << *name << "@" << *alias << "\n";
+        return Status::Ok();
+      });
+    });
+  }
+  {
+    auto* cmd = models->add_subcommand("history", "every move of a model's aliases, oldest first");
+    auto name = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("NAME", *name, "model name")->required();
+    cmd->add_flag("--json", *json, "print JSON");
+    cmd->callback([&ctx, name, json] {
+      Run(ctx, [&]() -> Status {
+        FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
+        FSML_ASSIGN_OR_RETURN(auto events, AliasHistory(ws->meta(), *name));
+        nlohmann::json out = nlohmann::json::array();
+        std::vector<std::vector<std::string>> rows = {{"WHEN", "ALIAS", "FROM", "TO", "BY", "FORCED", "NOTE"}};
+        for (const auto& e : events) {
+          out.push_back({{"alias", e.alias}, {"number", e.number ? nlohmann::json(*e.number) : nlohmann::json()},
+                         {"previous", e.previous ? nlohmann::json(*e.previous) : nlohmann::json()}, {"at", e.at},
+                         {"by", e.by}, {"forced", e.forced}, {"note", e.note}});
+          rows.push_back({e.at.substr(0, 19), e.alias, e.previous ? std::to_string(*e.previous) : "-",
+                          e.number ? std::to_string(*e.number) : "(removed)", e.by, e.forced ? "yes" : "", e.note});
+        }
+        if (*json) PrintJson(out);
+        else if (events.empty()) std::cout << "no alias was ever set on " << *name << "\n";
+        else PrintTable(rows);
+        return Status::Ok();
+      });
+    });
+  }
+  {
+    auto* cmd = models->add_subcommand("lineage", "where a model came from: run, dataset version, labels, annotators");
+    auto ref = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("REF", *ref, "NAME/N, NAME@ALIAS or NAME")->required();
+    cmd->add_flag("--json", *json, "print JSON");
+    cmd->callback([&ctx, ref, json] {
+      Run(ctx, [&]() -> Status {
+        FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
+        FSML_ASSIGN_OR_RETURN(ModelRef r, ParseModelRef(*ref));
+        FSML_ASSIGN_OR_RETURN(ModelVersion v, ResolveModel(ws->meta(), r));
+        FSML_ASSIGN_OR_RETURN(nlohmann::json l, Lineage(*ws, v));
+        if (*json) {
+          PrintJson(l);
+          return Status::Ok();
+        }
+        const auto& run = l["run"];
+        const auto& d = l["dataset"];
+        std::cout << r.text << " = " << v.name << "/" << v.number << " (" << v.architecture << ", sha256 " << v.weights_key.substr(0, 16)
+                  << ")\n"
+                  << "  <- run " << run["id"] << " (" << run["status"].get<std::string>() << "), epoch " << v.epoch << " of "
+                  << run["params"].value("epochs", 0) << ", seed " << run["seed"] << ", code " << run["code_version"].get<std::string>()
+                  << " on " << run["host"].get<std::string>() << ", " << run["started_at"].get<std::string>() << "\n"
+                  << "     params " << run["params"].dump() << "\n"
+                  << "  <- dataset " << d["ref"].get<std::string>() << " (" << WithThousands(d["items"].get<uint64_t>())
+                  << " items: ";
+        std::string splits;
+        if (d["stats"].contains("splits"))
+          for (const auto& [k, n] : d["stats"]["splits"].items()) splits += (splits.empty() ? "" : ", ") + k + " " + WithThousands(n.get<uint64_t>());
+        std::cout << splits << "), committed " << d["created_at"].get<std::string>() << " by " << d["author"].get<std::string>()
+                  << ": \"" << d["message"].get<std::string>() << "\"\n     manifest " << d["manifest"].get<std::string>() << "\n";
+        std::cout << "     annotators:";
+        for (const auto& a : d["annotators"])
+          std::cout << " " << a["author"].get<std::string>() << " (" << a["origin"].get<std::string>() << ", "
+                    << WithThousands(a["annotations"].get<uint64_t>()) << ")";
+        std::cout << "\n     imports:";
+        for (const auto& i : d["imports"])
+          std::cout << "\n       #" << i["id"] << " " << i["source"].get<std::string>() << " (" << WithThousands(i["items_added"].get<uint64_t>())
+                    << " new items, " << i["created_at"].get<std::string>() << ")";
+        std::cout << "\n";
+        return Status::Ok();
+      });
+    });
+  }
+  {
+    auto* cmd = models->add_subcommand("delete", "delete a version (refused while an alias points at it)");
+    auto ref = std::make_shared<std::string>();
+    cmd->add_option("REF", *ref, "NAME/N")->required();
+    cmd->callback([&ctx, ref] {
+      Run(ctx, [&]() -> Status {
+        FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
+        FSML_ASSIGN_OR_RETURN(ModelRef r, ParseModelRef(*ref));
+        if (!r.number) return InvalidArgument("models delete takes NAME/N (one version), not '" + *ref + "'");
+        FSML_RETURN_IF_ERROR(DeleteModelVersion(ws->meta(), r.name, *r.number));
+        std::cout << "deleted " << r.name << "/" << *r.number << "\n";
+        return Status::Ok();
+      });
+    });
+  }
+  {
+    auto* cmd = models->add_subcommand("export", "write model.safetensors, spec.json, fsml_model.py and README.md to a folder");
+    auto ref = std::make_shared<std::string>();
+    auto dir = std::make_shared<std::string>();
+    cmd->add_option("REF", *ref, "NAME/N, NAME@ALIAS or NAME")->required();
+    cmd->add_option("DIR", *dir, "a new or empty folder")->required();
+    cmd->callback([&ctx, ref, dir] {
+      Run(ctx, [&]() -> Status {
+        FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
+        FSML_ASSIGN_OR_RETURN(ModelRef r, ParseModelRef(*ref));
+        FSML_ASSIGN_OR_RETURN(ModelVersion v, ResolveModel(ws->meta(), r));
+        FSML_RETURN_IF_ERROR(ExportModel(*ws, v, *dir));
+        std::cout << "exported " << v.name << "/" << v.number << " to " << *dir << " (model.safetensors, spec.json, fsml_model.py, README.md)\n";
+        return Status::Ok();
+      });
+    });
+  }
+}
+
+}  // namespace fsml::cli

@@ -1,0 +1,125 @@
+#include "ml/inference.h"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include "core/parallel.h"
+#include "core/progress.h"
+#include "data/loader.h"
+
+namespace fsml {
+
+Result<std::shared_ptr<LoadedModel>> ModelCache::Get(Workspace& ws, const ModelRef& ref) {
+  FSML_ASSIGN_OR_RETURN(ModelVersion v, ResolveModel(ws.meta(), ref));
+  {
+    std::lock_guard lock(mu_);
+    auto it = by_weights_.find(v.weights_key);
+    if (it != by_weights_.end() && it->second->version.number == v.number && it->second->version.name == v.name)
+      return it->second;
+  }
+  FSML_ASSIGN_OR_RETURN(ModelArtifact a, LoadArtifact(ws, v));
+  FSML_ASSIGN_OR_RETURN(MlModule * ml, LoadMlModule());
+  auto m = std::make_shared<LoadedModel>();
+  m->version = v;
+  m->spec = a.spec;
+  if (!a.spec.contains("labels") || !a.spec["labels"].is_array())
+    return Err(Corruption("model " + v.name + "/" + std::to_string(v.number) + ": spec.json has no labels"));
+  for (const auto& l : a.spec["labels"]) m->labels.push_back(l.get<std::string>());
+  auto runner = ml->LoadRunner(a.spec, a.weights, threads_);
+  if (!runner) return Err(Corruption("model " + m->ref() + ": " + runner.error().message()));
+  m->runner = std::move(*runner);
+  std::lock_guard lock(mu_);
+  by_weights_[v.weights_key] = m;
+  return m;
+}
+
+Result<std::vector<float>> PredictImages(LoadedModel& model, const std::vector<std::pair<std::string, std::string>>& images) {
+  const auto& in = model.spec["input"];
+  int c = in["channels"], h = in["height"], w = in["width"];
+  auto mean = model.spec["normalize"]["mean"].get<std::vector<float>>();
+  auto stdev = model.spec["normalize"]["std"].get<std::vector<float>>();
+  size_t sample = static_cast<size_t>(c) * h * w;
+  std::vector<float> pixels(images.size() * sample);
+  for (size_t i = 0; i < images.size(); ++i) {
+    FSML_ASSIGN_OR_RETURN(auto x, PreprocessImage(images[i].second, images[i].first, c, h, w, mean, stdev));
+    std::copy(x.begin(), x.end(), pixels.begin() + i * sample);
+  }
+  return model.runner->Predict(pixels.data(), images.size());
+}
+
+std::vector<std::pair<std::string, double>> TopK(const LoadedModel& model, const float* probs, size_t k) {
+  std::vector<size_t> order(model.labels.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return probs[a] > probs[b]; });
+  std::vector<std::pair<std::string, double>> out;
+  for (size_t i = 0; i < std::min(k, order.size()); ++i) out.emplace_back(model.labels[order[i]], probs[order[i]]);
+  return out;
+}
+
+Result<std::vector<int64_t>> LabelMapping(const std::vector<std::string>& model_labels,
+                                          const std::vector<std::string>& data_labels, const std::string& model_ref,
+                                          const std::string& data_ref) {
+  auto list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& l : v) s += (s.empty() ? "" : ", ") + l;
+    return s;
+  };
+  std::vector<int64_t> map(data_labels.size(), -1);
+  bool same = model_labels.size() == data_labels.size();
+  for (size_t i = 0; same && i < data_labels.size(); ++i) {
+    auto it = std::find(model_labels.begin(), model_labels.end(), data_labels[i]);
+    same = it != model_labels.end();
+    if (same) map[i] = it - model_labels.begin();
+  }
+  if (!same)
+    return Err(FailedPrecondition("model " + model_ref + " and " + data_ref + " have different labels (model: " +
+                                  list(model_labels) + "; data: " + list(data_labels) + ")"));
+  return map;
+}
+
+Result<SplitEvaluation> EvaluateSplit(Workspace& ws, LoadedModel& model, const Project& project,
+                                      const DatasetVersion& version, Split split, int threads) {
+  auto t0 = std::chrono::steady_clock::now();
+  const auto& in = model.spec["input"];
+  LoaderOptions lo;
+  lo.shuffle = false;
+  lo.batch_size = 512;
+  lo.cache = false;
+  lo.threads = threads;
+  lo.channels = in["channels"];
+  lo.height = in["height"];
+  lo.width = in["width"];
+  lo.mean = model.spec["normalize"]["mean"].get<std::vector<float>>();
+  lo.std = model.spec["normalize"]["std"].get<std::vector<float>>();
+  std::string data_ref = project.name + "@v" + std::to_string(version.number);
+  FSML_ASSIGN_OR_RETURN(auto loader, Loader::Open(ws, project, version, split, lo));
+  FSML_ASSIGN_OR_RETURN(auto mapping, LabelMapping(model.labels, loader->labels(), model.ref(), data_ref));
+  SplitEvaluation out;
+  Predictions& p = out.predictions;
+  p.labels = model.labels;
+  size_t n = loader->size(), k = model.labels.size();
+  p.items.resize(n);
+  p.truth.resize(n);
+  p.probs.resize(n * k);
+  Progress progress("eval " + model.ref() + " on " + data_ref + " " + std::string(SplitName(split)), n, "items");
+  loader->StartEpoch(0);
+  while (true) {
+    FSML_ASSIGN_OR_RETURN(auto batch, loader->Next());
+    if (!batch) break;
+    FSML_ASSIGN_OR_RETURN(auto probs, model.runner->Predict(batch->pixels.data(), batch->size));
+    for (size_t i = 0; i < batch->size; ++i) {
+      uint32_t row = batch->rows[i];
+      p.items[row] = loader->ItemId(row);
+      p.truth[row] = mapping[batch->labels[i]];
+      std::copy_n(probs.begin() + i * k, k, p.probs.begin() + static_cast<size_t>(row) * k);
+    }
+    progress.Add(batch->size);
+  }
+  progress.Finish();
+  FSML_ASSIGN_OR_RETURN(out.metrics, eval::ComputeMetrics(p.labels, p.probs, p.truth));
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace fsml

@@ -1,0 +1,73 @@
+// Loading registered models and running them: the one inference path that
+// `fsml predict`, `fsml eval` and serving share. No LibTorch here: the
+// network runs in the ML module behind ModelRunner.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "data/project.h"
+#include "data/versions.h"
+#include "data/workspace.h"
+#include "eval/metrics.h"
+#include "ml/train.h"
+#include "registry/evaluations.h"
+#include "registry/models.h"
+
+namespace fsml {
+
+struct LoadedModel {
+  ModelVersion version;
+  nlohmann::json spec;
+  std::vector<std::string> labels;
+  std::unique_ptr<ModelRunner> runner;
+  std::string ref() const { return version.name + "/" + std::to_string(version.number); }
+};
+
+// Resolves references and keeps loaded models by their weights' checksum, so
+// an alias that moves loads the new version and one that does not is free.
+// Thread-safe.
+class ModelCache {
+ public:
+  explicit ModelCache(int threads = 0) : threads_(threads) {}
+  Result<std::shared_ptr<LoadedModel>> Get(Workspace& ws, const ModelRef& ref);
+
+ private:
+  int threads_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<LoadedModel>> by_weights_;  // GUARDED_BY(mu_)
+};
+
+// Probabilities for images given as (name, bytes): each preprocessed as the
+// model's spec says (PreprocessImage), run in one batch. Errors name the
+// image that is bad.
+Result<std::vector<float>> PredictImages(LoadedModel& model,
+                                         const std::vector<std::pair<std::string, std::string>>& images);
+
+// The (label, probability) pairs of one row, best first, at most k.
+std::vector<std::pair<std::string, double>> TopK(const LoadedModel& model, const float* probs, size_t k);
+
+// Maps a dataset's label indexes onto the model's: FailedPrecondition listing
+// both label sets when they differ (order may differ).
+Result<std::vector<int64_t>> LabelMapping(const std::vector<std::string>& model_labels,
+                                          const std::vector<std::string>& data_labels, const std::string& model_ref,
+                                          const std::string& data_ref);
+
+struct SplitEvaluation {
+  Predictions predictions;
+  eval::Metrics metrics;
+  double seconds = 0;
+};
+// Runs the model over every item of `split` (in split order) and computes
+// the metrics, with progress on stderr.
+Result<SplitEvaluation> EvaluateSplit(Workspace& ws, LoadedModel& model, const Project& project,
+                                      const DatasetVersion& version, Split split, int threads);
+
+}  // namespace fsml
