@@ -38,12 +38,20 @@ echo "cnn-small, batch 128, $THREADS threads, $n_train training images" >&2
 fsml_sps=$(/usr/bin/python3 -c "import json; d=json.load(open('$OUT/fsml.json')); e=d['epochs']; print(round(sum(x['samples_per_second'] for x in e)/len(e)))")
 fsml_s=$(/usr/bin/python3 -c "import json; d=json.load(open('$OUT/fsml.json')); print(round(d['epochs'][0]['seconds'],1))")
 rows=()
-for workers in 0 2; do
-  /usr/bin/python3 bench/train_peer.py --data "$OUT/export/train" --threads "$THREADS" --workers "$workers" --batch-size 128 > "$OUT/peer-$workers.json"
-  peer_sps=$(/usr/bin/python3 -c "import json; print(round(json.load(open('$OUT/peer-$workers.json'))['samples_per_second']))")
-  peer_s=$(/usr/bin/python3 -c "import json; print(round(json.load(open('$OUT/peer-$workers.json'))['seconds'],1))")
+# The peer as a user runs it (OpenBLAS threads at its default), and with the
+# OpenBLAS setting fsml applies to itself (one thread per operation).
+torch_version=$(/usr/bin/python3 -c "import torch; print(torch.__version__)")
+for variant in 0 2 0-blas1; do
+  workers=${variant%%-*}
+  blas_env=()
+  note=""
+  if [[ $variant == *-blas1 ]]; then blas_env=(env OPENBLAS_NUM_THREADS=1); note=", OPENBLAS_NUM_THREADS=1"; fi
+  "${blas_env[@]}" /usr/bin/python3 bench/train_peer.py --data "$OUT/export/train" --threads "$THREADS" --workers "$workers" \
+    --batch-size 128 > "$OUT/peer-$variant.json"
+  peer_sps=$(/usr/bin/python3 -c "import json; print(round(json.load(open('$OUT/peer-$variant.json'))['samples_per_second']))")
+  peer_s=$(/usr/bin/python3 -c "import json; print(round(json.load(open('$OUT/peer-$variant.json'))['seconds'],1))")
   ratio=$(/usr/bin/python3 -c "print(f'{$fsml_sps/$peer_sps:.2f}')")
-  rows+=("| PyTorch $(/usr/bin/python3 -c "import torch; print(torch.__version__)"), DataLoader num_workers=$workers | $peer_s | $peer_sps | $ratio |")
+  rows+=("| PyTorch $torch_version, DataLoader num_workers=$workers$note | $peer_s | $peer_sps | $ratio |")
 done
 
 loader=$(build/bench/loader_bench "$WS" fashion@v1 --threads "$THREADS" --epochs 2 | tail -2)

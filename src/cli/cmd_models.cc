@@ -171,8 +171,7 @@ void RegisterModelCommands(CLI::App& app, Context& ctx) {
     cmd->callback([&ctx, ref, json] {
       Run(ctx, [&]() -> Status {
         FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
-        FSML_ASSIGN_OR_RETURN(ModelRef r, ParseModelRef(*ref));
-        FSML_ASSIGN_OR_RETURN(ModelVersion v, ResolveModel(ws->meta(), r));
+        FSML_ASSIGN_OR_RETURN(ModelVersion v, ResolveModel(ws->meta(), *ref));
         FSML_ASSIGN_OR_RETURN(auto evals, ListEvaluations(ws->meta(), v.name, 1000));
         nlohmann::json ej = nlohmann::json::array();
         std::vector<std::vector<std::string>> rows = {{"EVAL", "DATASET", "SPLIT", "ACCURACY", "MACRO F1", "ECE", "CREATED"}};
@@ -287,8 +286,7 @@ void RegisterModelCommands(CLI::App& app, Context& ctx) {
     cmd->callback([&ctx, ref, json] {
       Run(ctx, [&]() -> Status {
         FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
-        FSML_ASSIGN_OR_RETURN(ModelRef r, ParseModelRef(*ref));
-        FSML_ASSIGN_OR_RETURN(ModelVersion v, ResolveModel(ws->meta(), r));
+        FSML_ASSIGN_OR_RETURN(ModelVersion v, ResolveModel(ws->meta(), *ref));
         FSML_ASSIGN_OR_RETURN(nlohmann::json l, Lineage(*ws, v));
         if (*json) {
           PrintJson(l);
@@ -296,7 +294,7 @@ void RegisterModelCommands(CLI::App& app, Context& ctx) {
         }
         const auto& run = l["run"];
         const auto& d = l["dataset"];
-        std::cout << r.text << " = " << v.name << "/" << v.number << " (" << v.architecture << ", sha256 " << v.weights_key.substr(0, 16)
+        std::cout << *ref << " = " << v.name << "/" << v.number << " (" << v.architecture << ", sha256 " << v.weights_key.substr(0, 16)
                   << ")\n"
                   << "  <- run " << run["id"] << " (" << run["status"].get<std::string>() << "), epoch " << v.epoch << " of "
                   << run["params"].value("epochs", 0) << ", seed " << run["seed"] << ", code " << run["code_version"].get<std::string>()
@@ -346,8 +344,7 @@ void RegisterModelCommands(CLI::App& app, Context& ctx) {
     cmd->callback([&ctx, ref, dir] {
       Run(ctx, [&]() -> Status {
         FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
-        FSML_ASSIGN_OR_RETURN(ModelRef r, ParseModelRef(*ref));
-        FSML_ASSIGN_OR_RETURN(ModelVersion v, ResolveModel(ws->meta(), r));
+        FSML_ASSIGN_OR_RETURN(ModelVersion v, ResolveModel(ws->meta(), *ref));
         FSML_RETURN_IF_ERROR(ExportModel(*ws, v, *dir));
         std::cout << "exported " << v.name << "/" << v.number << " to " << *dir << " (model.safetensors, spec.json, fsml_model.py, README.md)\n";
         return Status::Ok();

@@ -94,7 +94,8 @@ class MlModule {
   virtual Result<std::string> WeightsFromCheckpoint(const nlohmann::json& spec, std::string_view checkpoint,
                                                     std::string_view name) = 0;
   // Builds the network `spec` describes and loads `weights` into it; every
-  // tensor must be present with its shape (Corruption otherwise).
+  // tensor must be present with its shape (Corruption otherwise). LibTorch
+  // runs on `threads` threads (0: all cores).
   virtual Result<std::unique_ptr<ModelRunner>> LoadRunner(const nlohmann::json& spec, std::string_view weights,
                                                           int threads) = 0;
   // spec: the model's spec (architecture, input, normalization, labels);

@@ -136,7 +136,7 @@ struct Recipe {
 
 Recipe RecipeFor(const std::string& model) {
   if (model == "mlp") return {30, 128, "adamw", 1e-3, 1e-4, 0.9, "cosine", 0, 0.0, "", 0};
-  if (model == "cnn-small") return {20, 128, "adamw", 2e-3, 5e-4, 0.9, "cosine", 1, 0.0, "", 0};
+  if (model == "cnn-small") return {30, 128, "adamw", 2e-3, 5e-4, 0.9, "cosine", 1, 0.0, "flip", 0};
   return {15, 128, "sgd", 0.1, 5e-4, 0.9, "cosine", 1, 0.0, "crop,flip", 0};  // resnet
 }
 
@@ -766,7 +766,7 @@ class TorchModule final : public MlModule {
   }
   Result<std::unique_ptr<ModelRunner>> LoadRunner(const nlohmann::json& spec, std::string_view weights, int threads) override {
     return GuardTorch([&]() -> Result<std::unique_ptr<ModelRunner>> {
-      if (threads > 0) torch::set_num_threads(threads);
+      torch::set_num_threads(threads > 0 ? threads : DefaultThreads());
       FSML_ASSIGN_OR_RETURN(TensorFile file, ReadSafetensors(weights, "model weights"));
       FSML_ASSIGN_OR_RETURN(std::shared_ptr<Net> model, BuildModel(spec));
       FSML_RETURN_IF_ERROR(ImportWeights(*model, file));

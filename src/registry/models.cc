@@ -203,6 +203,11 @@ Result<ModelVersion> ResolveModel(MetaStore& meta, const ModelRef& ref) {
   return *found;
 }
 
+Result<ModelVersion> ResolveModel(MetaStore& meta, std::string_view ref_text) {
+  FSML_ASSIGN_OR_RETURN(ModelRef ref, ParseModelRef(ref_text));
+  return ResolveModel(meta, ref);
+}
+
 Result<std::vector<ModelSummary>> ListModels(MetaStore& meta) {
   std::vector<ModelSummary> out;
   FSML_RETURN_IF_ERROR(meta.Query(

@@ -82,6 +82,8 @@ Result<ModelVersion> RegisterModelVersion(Workspace& ws, const RegisterRequest& 
 
 // NotFound names the ref and what exists (versions, aliases).
 Result<ModelVersion> ResolveModel(MetaStore& meta, const ModelRef& ref);
+// ParseModelRef, then ResolveModel.
+Result<ModelVersion> ResolveModel(MetaStore& meta, std::string_view ref_text);
 
 struct ModelSummary {
   std::string name, project;

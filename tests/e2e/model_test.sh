@@ -10,7 +10,7 @@ source "$HERE/lib.sh"
 # wrong, so the model makes mistakes to show.
 trained_model() {
   setup "${1:-1500}" 0.03
-  expect_ok fsml train toy@v1 --model cnn-small --epochs 3 --batch-size 32 --test --seed 3
+  expect_ok fsml train toy@v1 --model cnn-small --epochs 3 --batch-size 32 --augment none --test --seed 3
   expect_ok fsml models register 1 --name toy --json
 }
 
@@ -120,7 +120,7 @@ case_python_interop() {
 
 case_label_issues() {
   setup 1500 0.06
-  expect_ok fsml train toy@v1 --model cnn-small --epochs 3 --batch-size 32 --seed 2
+  expect_ok fsml train toy@v1 --model cnn-small --epochs 3 --batch-size 32 --augment none --seed 2
   expect_ok fsml models register 1 --name toy
   expect_ok fsml eval toy/1 toy@v1 --split train --find-label-issues --folds 3 --cv-epochs 4 --json --html issues.html
   cp "$T/out" eval.json
