@@ -4,34 +4,19 @@ PyTorch (Debian's python3-torch), fed by torchvision's ImageFolder and a
 DataLoader reading the same PNGs fsml trains on. Prints JSON."""
 import argparse
 import json
+import os
+import sys
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 from torchvision import transforms
 
-
-class CnnSmall(nn.Module):
-    """fsml's cnn-small (src/ml/models.cc): two conv blocks and a small head."""
-
-    def __init__(self, classes=10, c1=32, c2=64, hidden=24, dropout=0.25):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, c1, 3, padding=1)
-        self.bn1 = nn.BatchNorm2d(c1)
-        self.conv2 = nn.Conv2d(c1, c2, 3, padding=1)
-        self.bn2 = nn.BatchNorm2d(c2)
-        self.fc1 = nn.Linear(c2 * 7 * 7, hidden)
-        self.fc2 = nn.Linear(hidden, classes)
-        self.dropout = dropout
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
-        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
-        x = F.dropout(x.flatten(1), self.dropout, self.training)
-        x = F.dropout(F.relu(self.fc1(x)), self.dropout, self.training)
-        return self.fc2(x)
+# The same network fsml trains: the layer-for-layer mirror shipped with every
+# model export (src/registry/fsml_model.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "registry"))
+from fsml_model import CnnSmall  # noqa: E402
 
 
 def main():
@@ -46,7 +31,8 @@ def main():
     tf = transforms.Compose([transforms.Grayscale(1), transforms.ToTensor(), transforms.Normalize((0.2860,), (0.3530,))])
     ds = torchvision.datasets.ImageFolder(args.data, transform=tf)
     dl = torch.utils.data.DataLoader(ds, batch_size=args.batch_size, shuffle=True, num_workers=args.workers)
-    model = CnnSmall(classes=len(ds.classes))
+    # cnn-small's defaults (docs/training.md): channels 32, 64; hidden 24; dropout 0.1.
+    model = CnnSmall(1, 28, 28, 32, 64, 24, len(ds.classes), 0.1)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=5e-4)
     model.train()
     n, correct, loss_sum = 0, 0, 0.0

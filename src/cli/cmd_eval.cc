@@ -1,6 +1,7 @@
 // fsml predict | eval [compare|list|show]
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <numeric>
 
 #include "cli/common.h"
@@ -164,9 +165,8 @@ Result<std::vector<eval::RequirementResult>> RequirementsFor(Workspace& ws, cons
   return eval::CheckRequirements(reqs, e.metrics);
 }
 
-Status ShowEvaluation(Workspace& ws, int64_t id, bool json, const std::string& html) {
-  FSML_ASSIGN_OR_RETURN(Evaluation e, GetEvaluation(ws.meta(), id));
-  FSML_ASSIGN_OR_RETURN(Predictions p, LoadPredictions(ws, e));
+// Prints evaluation `e` (and writes its report) from its predictions `p`.
+Status ShowEvaluation(Workspace& ws, const Evaluation& e, const Predictions& p, bool json, const std::string& html) {
   FSML_ASSIGN_OR_RETURN(auto reqs, RequirementsFor(ws, e));
   if (!html.empty()) FSML_RETURN_IF_ERROR(WriteHtmlReport(ws, e, p, reqs, html));
   if (json) {
@@ -183,6 +183,12 @@ Status ShowEvaluation(Workspace& ws, int64_t id, bool json, const std::string& h
     if (!html.empty()) std::cout << "\nreport: " << html << "\n";
   }
   return Status::Ok();
+}
+
+Status ShowEvaluation(Workspace& ws, int64_t id, bool json, const std::string& html) {
+  FSML_ASSIGN_OR_RETURN(Evaluation e, GetEvaluation(ws.meta(), id));
+  FSML_ASSIGN_OR_RETURN(Predictions p, LoadPredictions(ws, e));
+  return ShowEvaluation(ws, e, p, json, html);
 }
 
 struct EvalFlags {
@@ -231,7 +237,8 @@ Status RunEval(Context& ctx, const EvalFlags& f) {
               << r.epochs << " epoch(s) each)\n";
   }
   FSML_ASSIGN_OR_RETURN(int64_t id, SaveEvaluation(*ws, ne));
-  return ShowEvaluation(*ws, id, f.json, f.html);
+  FSML_ASSIGN_OR_RETURN(Evaluation saved, GetEvaluation(ws->meta(), id));
+  return ShowEvaluation(*ws, saved, ne.predictions, f.json, f.html);  // the predictions just stored
 }
 
 Status Compare(Workspace& ws, int64_t a_id, int64_t b_id, bool json) {
@@ -418,8 +425,13 @@ void RegisterEvalCommands(CLI::App& app, Context& ctx) {
         FSML_ASSIGN_OR_RETURN(auto evals, ListEvaluations(ws->meta(), *model, *limit));
         nlohmann::json out = nlohmann::json::array();
         std::vector<std::vector<std::string>> rows = {{"EVAL", "MODEL", "DATASET", "SPLIT", "ACCURACY", "MACRO F1", "ECE", "REQUIREMENTS", "CREATED"}};
+        std::map<std::string, std::vector<eval::Requirement>> by_project;  // one look-up per project
         for (const auto& e : evals) {
-          FSML_ASSIGN_OR_RETURN(auto reqs, RequirementsFor(*ws, e));
+          if (!by_project.contains(e.project)) {
+            FSML_ASSIGN_OR_RETURN(Project project, GetProject(ws->meta(), e.project));
+            FSML_ASSIGN_OR_RETURN(by_project[e.project], ParsedRequirements(ws->meta(), project));
+          }
+          auto reqs = eval::CheckRequirements(by_project[e.project], e.metrics);
           out.push_back(EvaluationToJson(e, reqs));
           out.back().erase("label_issues");
           rows.push_back({std::to_string(e.id), e.model, e.project + "@v" + std::to_string(e.version_number), e.split,

@@ -120,6 +120,16 @@ std::string SaveArchive(T& thing, const torch::Tensor* rng) {
   return os.str();
 }
 
+// Loads a serialized archive (a checkpoint's model or optimizer section) into `thing`.
+template <typename T>
+torch::serialize::InputArchive LoadArchive(T& thing, const std::string& bytes) {
+  torch::serialize::InputArchive a;
+  std::istringstream in(bytes);
+  a.load_from(in);
+  thing.load(a);
+  return a;
+}
+
 // ---- Recipes -------------------------------------------------------------
 
 struct Recipe {
@@ -424,10 +434,7 @@ Result<TrainResult> Trainer::Train() {
   double best_val = -1;
   int best_epoch = 0, stale = 0;
   if (resuming) {
-    torch::serialize::InputArchive ma;
-    std::istringstream ms(resume.model);
-    ma.load_from(ms);
-    model->load(ma);
+    torch::serialize::InputArchive ma = LoadArchive(*model, resume.model);
     torch::Tensor rng;
     ma.read("fsml_rng_state", rng, /*is_buffer=*/true);
     auto gen = at::detail::getDefaultCPUGenerator();
@@ -435,10 +442,7 @@ Result<TrainResult> Trainer::Train() {
       std::lock_guard<std::mutex> lock(gen.mutex());
       gen.set_state(rng);
     }
-    torch::serialize::InputArchive oa;
-    std::istringstream os(resume.optimizer);
-    oa.load_from(os);
-    optimizer->load(oa);
+    LoadArchive(*optimizer, resume.optimizer);
     start_epoch = resume.state["epoch"].get<int>() + 1;
     best_val = resume.state["best_val"];
     best_epoch = resume.state["best_epoch"];
@@ -553,10 +557,7 @@ Result<TrainResult> Trainer::Train() {
     std::string key = done.best_checkpoint_key.empty() ? done.checkpoint_key : done.best_checkpoint_key;
     FSML_ASSIGN_OR_RETURN(std::string bytes, ws_.blobs().Get(key));
     FSML_ASSIGN_OR_RETURN(Checkpoint best, ParseCheckpoint(bytes, key));
-    torch::serialize::InputArchive ma;
-    std::istringstream ms(best.model);
-    ma.load_from(ms);
-    model->load(ma);
+    LoadArchive(*model, best.model);
     FSML_ASSIGN_OR_RETURN(EvalResult t, Evaluate(*model, *test, 0));
     result.test_metrics = {{"accuracy", t.accuracy}, {"loss", t.loss}, {"items", t.items}, {"epoch", best.state["epoch"]}};
   }
@@ -757,10 +758,7 @@ class TorchModule final : public MlModule {
     return GuardTorch([&]() -> Result<std::string> {
       FSML_ASSIGN_OR_RETURN(Checkpoint ck, ParseCheckpoint(checkpoint, std::string(name)));
       FSML_ASSIGN_OR_RETURN(std::shared_ptr<Net> model, BuildModel(spec));
-      torch::serialize::InputArchive ma;
-      std::istringstream ms(ck.model);
-      ma.load_from(ms);
-      model->load(ma);
+      LoadArchive(*model, ck.model);
       return ExportWeights(*model);
     });
   }
