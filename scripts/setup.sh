@@ -16,12 +16,18 @@ PACKAGES=(
   # libraries
   libssl-dev libsqlite3-dev zlib1g-dev nlohmann-json3-dev libtomlplusplus-dev libexpected-dev
   libfmt-dev libspdlog-dev libcli11-dev libstb-dev
+  # serving: HTTP (Boost.Beast, header-only) and RabbitMQ's C client
+  libboost-dev librabbitmq-dev
   # training: LibTorch, and OpenBLAS so it does not run on netlib's reference BLAS
   libtorch-dev libopenblas0-pthread
   # tests and benchmarks
   libgtest-dev libgmock-dev sqlite3 hyperfine time python3 git
-  # the peers benchmarks compare against
+  # the message broker of the integration tests (started by scripts/services.sh) and the
+  # Python worker that consumes the same queue
+  rabbitmq-server python3-pika
+  # the peers benchmarks compare against, and the load generator
   python3-torch python3-torchvision python3-numpy python3-sklearn python3-pil
+  python3-fastapi python3-uvicorn python3-celery python3-kombu wrk
   # browser tests (headless Chromium driven by playwright-core from npm)
   chromium
   # the public benchmark data set

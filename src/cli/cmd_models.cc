@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "serve/model_server.h"
 #include "core/fs.h"
 #include "data/project.h"
 #include "ml/train.h"
@@ -232,6 +233,30 @@ void RegisterModelCommands(CLI::App& app, Context& ctx) {
         }
         FSML_RETURN_IF_ERROR(SetAlias(ws->meta(), *name, *number, *alias, ws->user(), forced, history_note));
         std::cout << *name << "@" << *alias << " -> " << *name << "/" << *number << (forced ? " (forced)" : "") << "\n";
+        return Status::Ok();
+      });
+    });
+  }
+  {
+    auto name = std::make_shared<std::string>();
+    auto cfg = std::make_shared<ModelServingConfig>();
+    auto* cmd = models->add_subcommand("serving", "show or set a model's dynamic batching limits for fsml serve");
+    cmd->add_option("NAME", *name, "model name")->required();
+    cmd->add_option("--max-batch", cfg->max_batch, "most requests per forward pass (0: the server's default)");
+    cmd->add_option("--max-delay-ms", cfg->max_delay_ms, "longest wait for a batch to fill (-1: the server's default)");
+    cmd->callback([&ctx, name, cfg, cmd] {
+      Run(ctx, [&]() -> Status {
+        FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
+        if (cmd->count("--max-batch") || cmd->count("--max-delay-ms")) {
+          FSML_ASSIGN_OR_RETURN(ModelServingConfig now, GetModelServingConfig(ws->meta(), *name));
+          if (cmd->count("--max-batch")) now.max_batch = cfg->max_batch;
+          if (cmd->count("--max-delay-ms")) now.max_delay_ms = cfg->max_delay_ms;
+          FSML_RETURN_IF_ERROR(SetModelServingConfig(ws->meta(), *name, now));
+        }
+        FSML_ASSIGN_OR_RETURN(ModelServingConfig c, GetModelServingConfig(ws->meta(), *name));
+        std::cout << *name << ": max_batch " << (c.max_batch > 0 ? std::to_string(c.max_batch) : "server default")
+                  << ", max_delay_ms " << (c.max_delay_ms >= 0 ? std::to_string(c.max_delay_ms) : "server default")
+                  << " (running servers pick changes up within a second)\n";
         return Status::Ok();
       });
     });

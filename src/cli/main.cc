@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   fsml::cli::RegisterTrainCommands(app, ctx);
   fsml::cli::RegisterModelCommands(app, ctx);
   fsml::cli::RegisterEvalCommands(app, ctx);
+  fsml::cli::RegisterServeCommands(app, ctx);
 
   if (argc == 1) {
     std::printf("%s", app.help().c_str());

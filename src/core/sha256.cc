@@ -70,3 +70,23 @@ Digest Sha256Hasher::Finish() {
 }
 
 }  // namespace fsml
+
+#include <openssl/rand.h>
+
+#include <stdexcept>
+#include <vector>
+
+namespace fsml {
+std::string SecureRandomHex(size_t bytes) {
+  std::vector<unsigned char> buf(bytes);
+  if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes * 2);
+  for (unsigned char b : buf) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+}  // namespace fsml

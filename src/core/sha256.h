@@ -36,3 +36,9 @@ class Sha256Hasher {
 };
 
 }  // namespace fsml
+
+namespace fsml {
+// `bytes` bytes from the operating system's CSPRNG (OpenSSL RAND_bytes), as
+// lower-case hex. For secrets (API tokens) and ids that must not collide.
+std::string SecureRandomHex(size_t bytes);
+}  // namespace fsml

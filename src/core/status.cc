@@ -17,6 +17,9 @@ std::string_view CodeName(Code code) {
     case Code::kIoError: return "I/O error";
     case Code::kAborted: return "aborted";
     case Code::kInternal: return "internal error";
+    case Code::kUnavailable: return "unavailable";
+    case Code::kUnauthenticated: return "unauthenticated";
+    case Code::kResourceExhausted: return "resource exhausted";
   }
   return "unknown";
 }

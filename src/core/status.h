@@ -23,6 +23,9 @@ enum class Code {
   kIoError,            // the operating system refused a read or write
   kAborted,            // interrupted (signal, user)
   kInternal,           // a bug in fsml
+  kUnavailable,        // a server or broker cannot be reached now; retrying may succeed
+  kUnauthenticated,    // no or a wrong credential
+  kResourceExhausted,  // a size or rate limit was hit
 };
 
 std::string_view CodeName(Code code);
@@ -67,6 +70,9 @@ inline Status Corruption(std::string m) { return {Code::kCorruption, std::move(m
 inline Status IoError(std::string m) { return {Code::kIoError, std::move(m)}; }
 inline Status Aborted(std::string m) { return {Code::kAborted, std::move(m)}; }
 inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+inline Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
+inline Status Unauthenticated(std::string m) { return {Code::kUnauthenticated, std::move(m)}; }
+inline Status ResourceExhausted(std::string m) { return {Code::kResourceExhausted, std::move(m)}; }
 
 // Builds an IoError from errno: "<what>: <strerror(errno)>".
 Status ErrnoError(std::string_view what, int err);
@@ -83,6 +89,12 @@ Status ToStatus(const Result<T>& r) {
   return r ? Status::Ok() : r.error();
 }
 }  // namespace internal
+
+// The Status of a Result: OK, or its error.
+template <typename T>
+Status StatusOf(const Result<T>& r) {
+  return r ? Status::Ok() : r.error();
+}
 
 }  // namespace fsml
 

@@ -201,6 +201,50 @@ CREATE TABLE evaluations (
 );
 CREATE INDEX evaluations_by_model ON evaluations (model_id, model_number, id);
 )sql"},
+      {4, "API tokens, jobs and the embedded job queue", R"sql(
+CREATE TABLE api_tokens (
+  id {id},
+  name TEXT NOT NULL UNIQUE,
+  token_sha256 TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  last_used_at TEXT
+);
+CREATE TABLE jobs (
+  id TEXT PRIMARY KEY,
+  model_ref TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  idempotency_key TEXT UNIQUE,
+  message TEXT NOT NULL,
+  published INTEGER NOT NULL,
+  inputs INTEGER NOT NULL,
+  model TEXT,
+  results TEXT,
+  error TEXT,
+  worker TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  token_name TEXT NOT NULL
+){without_rowid};
+CREATE INDEX jobs_by_state ON jobs (state, created_at);
+CREATE INDEX jobs_unpublished ON jobs (published, created_at);
+CREATE TABLE queue_messages (
+  id {id},
+  queue TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  deliveries INTEGER NOT NULL,
+  visible_at_ms INTEGER NOT NULL,
+  lease TEXT
+);
+CREATE INDEX queue_messages_ready ON queue_messages (queue, visible_at_ms, id);
+CREATE TABLE model_serving (
+  model_id INTEGER PRIMARY KEY REFERENCES models(id),
+  max_batch INTEGER NOT NULL,
+  max_delay_ms INTEGER NOT NULL
+);
+)sql"},
   };
   return migrations;
 }

@@ -69,7 +69,7 @@ TEST_F(ConfigTest, KnownKeysAreUniqueAndDocumented) {
     EXPECT_TRUE(seen.insert(Dotted(k)).second) << Dotted(k);
     EXPECT_STRNE(k.help, "") << Dotted(k);
   }
-  EXPECT_EQ(seen.size(), 7u);
+  EXPECT_EQ(seen.size(), 12u);
 }
 
 TEST_F(ConfigTest, DefaultsHaveDocumentedValues) {
@@ -78,7 +78,11 @@ TEST_F(ConfigTest, DefaultsHaveDocumentedValues) {
   EXPECT_EQ(c.Get("store.blobs"), "file://.fsml/objects");
   EXPECT_EQ(c.Get("store.small_object_bytes"), "131072");
   EXPECT_EQ(c.Get("queue.url"), "embedded");
+  EXPECT_EQ(c.Get("queue.max_attempts"), "5");
   EXPECT_EQ(c.Get("server.listen"), "127.0.0.1:8080");
+  EXPECT_EQ(c.Get("server.workers"), "1");
+  EXPECT_EQ(c.Get("server.max_batch"), "32");
+  EXPECT_EQ(c.Get("server.max_delay_ms"), "2");
   EXPECT_EQ(c.Get("log.level"), "info");
   EXPECT_EQ(c.Get("user.name"), "");
   for (const auto& k : KnownConfigKeys()) {

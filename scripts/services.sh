@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# Starts and stops the servers that integration tests and benchmarks use,
+# on loopback, as plain processes (no systemd, no service accounts).
+#
+#   scripts/services.sh start [NAME...]      start (all known services when no NAME); idempotent
+#   scripts/services.sh stop [NAME...]       stop and wait until the ports are closed; data is kept
+#   scripts/services.sh restart [NAME...]    stop + start, keeping the data
+#   scripts/services.sh status [NAME...]     one line per service; exit 3 if any is not running
+#   scripts/services.sh url NAME             the client URL (whether or not it runs)
+#
+# Services: rabbitmq.
+#
+# Environment:
+#   FSML_SERVICES_DIR       state of all services (default /tmp/fsml-services-$UID)
+#   FSML_RABBITMQ_PORT      AMQP port (default 5673; Erlang distribution uses PORT+20000)
+#   FSML_SERVICES_TIMEOUT   seconds to wait for a start or a stop (default 60)
+#
+# RabbitMQ keeps everything under $FSML_SERVICES_DIR/rabbitmq. Its node is
+# named fsml-PORT@localhost and its files (database, log, pid file) carry that
+# name, so instances on different ports can run side by side. Remove the
+# folder after `stop` to start from an empty broker.
+#
+# To add a service, write its <name>_start, <name>_stop, <name>_status
+# (exit 0 when running) and <name>_url functions and list it in SERVICES.
+set -euo pipefail
+
+SERVICES=(rabbitmq)
+BASE=$(realpath -m "${FSML_SERVICES_DIR:-/tmp/fsml-services-$(id -u)}")
+TIMEOUT=${FSML_SERVICES_TIMEOUT:-60}
+PY=/usr/bin/python3  # Debian's Python: the one with python3-pika
+
+die() { echo "services: $*" >&2; exit 1; }
+say() { echo "services: $*" >&2; }
+
+# Seconds since $1 (an $EPOCHREALTIME), with one decimal.
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+
+# True while something listens on 127.0.0.1:$1. Uses ss when present: a test
+# connection would show up in the server's log as a broken client.
+listening() {
+  if command -v ss > /dev/null; then
+    [[ -n "$(ss -Hltn "sport = :$1" 2> /dev/null)" ]]
+  else
+    (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null
+  fi
+}
+
+# True if process $1 exists and is not a zombie. PID 1 here reaps late, so
+# kill -0 succeeds for a process that has already exited.
+alive() {
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2> /dev/null) || return 1
+  [[ -n "$state" && "$state" != Z && "$state" != X ]]
+}
+
+# Waits up to TIMEOUT seconds until process $1 has exited and nothing
+# listens on any of the ports that follow.
+wait_gone() {
+  local deadline=$((SECONDS + TIMEOUT)) pid=$1 port
+  shift
+  for port in "$@"; do
+    while listening "$port"; do
+      ((SECONDS < deadline)) || return 1
+      sleep 0.1
+    done
+  done
+  while alive "$pid"; do  # it closes its ports before it has written everything out
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+# ---------------------------------------------------------------- RabbitMQ
+
+RMQ_BIN=/usr/lib/rabbitmq/bin  # not /usr/sbin: those wrappers switch user and cookie
+RMQ_PORT=${FSML_RABBITMQ_PORT:-5673}
+if ! [[ "$RMQ_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || ((RMQ_PORT >= 45536)); then
+  die "FSML_RABBITMQ_PORT=$RMQ_PORT: need a port number below 45536 (PORT+20000 is the distribution port)"
+fi
+RMQ_DIST_PORT=$((RMQ_PORT + 20000))
+RMQ_NODE=fsml-$RMQ_PORT@localhost  # @localhost: an unresolvable host name hangs ~54 s
+RMQ_DIR=$BASE/rabbitmq
+RMQ_PID_FILE=$RMQ_DIR/fsml-$RMQ_PORT.pid
+RMQ_LOG=$RMQ_DIR/log/$RMQ_NODE.log
+RMQ_BOOT_LOG=$RMQ_DIR/log/fsml-$RMQ_PORT.boot.log  # output of the last rabbitmq-server start
+
+# The path is the virtual host, URL-encoded: "/%2F" is the default vhost "/" in
+# every client (a bare trailing "/" means the empty vhost "" to librabbitmq).
+rabbitmq_url() { echo "amqp://guest:guest@127.0.0.1:$RMQ_PORT/%2F"; }
+
+# The environment every rabbitmq-server and rabbitmqctl call runs in. HOME
+# holds the Erlang cookie, which rabbitmqctl must share with the node.
+rabbitmq_env() {
+  [[ -x $RMQ_BIN/rabbitmq-server ]] || die "RabbitMQ is not installed ($RMQ_BIN/rabbitmq-server missing): apt-get install rabbitmq-server"
+  mkdir -p "$RMQ_DIR/home" "$RMQ_DIR/log" "$RMQ_DIR/mnesia"
+  [[ -f $RMQ_DIR/enabled_plugins ]] || echo '[].' > "$RMQ_DIR/enabled_plugins"
+  if [[ ! -f $RMQ_DIR/home/.erlang.cookie ]]; then
+    # Written before the first start so that two nodes starting at once do not race to create it.
+    (umask 077 && od -An -tx1 -N10 /dev/urandom | tr -d ' \n' > "$RMQ_DIR/home/.erlang.cookie.tmp") &&
+      chmod 400 "$RMQ_DIR/home/.erlang.cookie.tmp" &&
+      mv -n "$RMQ_DIR/home/.erlang.cookie.tmp" "$RMQ_DIR/home/.erlang.cookie"
+    rm -f "$RMQ_DIR/home/.erlang.cookie.tmp"
+  fi
+  export HOME=$RMQ_DIR/home
+  export RABBITMQ_NODENAME=$RMQ_NODE RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$RMQ_PORT \
+    RABBITMQ_DIST_PORT=$RMQ_DIST_PORT RABBITMQ_MNESIA_BASE=$RMQ_DIR/mnesia RABBITMQ_LOG_BASE=$RMQ_DIR/log \
+    RABBITMQ_ENABLED_PLUGINS_FILE=$RMQ_DIR/enabled_plugins RABBITMQ_CONFIG_FILE=$RMQ_DIR/rabbitmq \
+    RABBITMQ_ADVANCED_CONFIG_FILE=$RMQ_DIR/advanced.config RABBITMQ_CONF_ENV_FILE=$RMQ_DIR/rabbitmq-env.conf \
+    RABBITMQ_PID_FILE=$RMQ_PID_FILE ERL_EPMD_ADDRESS=127.0.0.1 ERL_CRASH_DUMP=$RMQ_DIR/log/erl_crash.dump \
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+}
+
+# The node's OS pid, if its process is alive and really is this node (a
+# reused pid would not have its environment; the node name is not on the
+# command line).
+rabbitmq_pid() {
+  local pid
+  pid=$(cat "$RMQ_PID_FILE" 2> /dev/null) || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" &&
+    tr '\0' '\n' < "/proc/$pid/environ" 2> /dev/null | grep -qxF "RABBITMQ_NODENAME=$RMQ_NODE" && echo "$pid"
+}
+
+# Polls until an AMQP client can open a connection and a channel (an open
+# port alone is not enough: after a restart the listener opens before the
+# broker serves), for at most $1 seconds, while process $2 lives.
+# Exit 0 ready, 1 timed out, 2 process $2 exited.
+rabbitmq_wait_ready() {
+  "$PY" - "$(rabbitmq_url)" "$1" "$2" <<'PY'
+import logging, sys, time
+import pika
+url, seconds, pid = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+logging.disable(logging.CRITICAL)  # pika logs every refused attempt
+params = pika.URLParameters(url)
+params.connection_attempts, params.socket_timeout, params.blocked_connection_timeout = 1, 2, 2
+deadline, error = time.monotonic() + seconds, "no attempt"
+
+def running():  # exists and is not a zombie (PID 1 reaps late)
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+while True:
+    try:
+        pika.BlockingConnection(params).channel().connection.close()
+        sys.exit(0)
+    except Exception as e:  # any failure: not ready yet
+        error = f"{type(e).__name__}: {e}"
+    if not running():
+        sys.exit(2)
+    if time.monotonic() > deadline:
+        print(f"last attempt: {error}", file=sys.stderr)
+        sys.exit(1)
+    time.sleep(0.2)
+PY
+}
+
+# True if a node of this name runs, but not from this data folder.
+rabbitmq_elsewhere() { epmd -names 2> /dev/null | grep -q "^name fsml-$RMQ_PORT at "; }
+
+# What the node said: the start of this boot's output (the first error is
+# the cause) and the end of its log file.
+rabbitmq_log_tail() {
+  [[ -s $RMQ_BOOT_LOG ]] && { echo "---- $RMQ_BOOT_LOG (first 40 lines)" >&2; head -n 40 "$RMQ_BOOT_LOG" >&2; }
+  [[ -s $RMQ_LOG ]] && { echo "---- $RMQ_LOG (last 25 lines)" >&2; tail -n 25 "$RMQ_LOG" >&2; }
+  return 0
+}
+
+rabbitmq_status() {
+  rabbitmq_env
+  local pid
+  if pid=$(rabbitmq_pid); then
+    if rabbitmq_wait_ready 0 "$pid" 2> /dev/null; then
+      echo "rabbitmq: running $(rabbitmq_url) (node $RMQ_NODE, pid $pid, data $RMQ_DIR)"
+      return 0
+    fi
+    echo "rabbitmq: starting, not yet serving clients (node $RMQ_NODE, pid $pid)"
+  elif rabbitmq_elsewhere; then
+    echo "rabbitmq: stopped here; node $RMQ_NODE runs with another FSML_SERVICES_DIR"
+  elif listening "$RMQ_PORT"; then
+    echo "rabbitmq: stopped; port $RMQ_PORT is used by another program"
+  else
+    echo "rabbitmq: stopped (port $RMQ_PORT)"
+  fi
+  return 3
+}
+
+rabbitmq_start() {
+  rabbitmq_env
+  local t0=$EPOCHREALTIME pid watch rc=0
+  if pid=$(rabbitmq_pid); then
+    watch=$pid
+  else
+    local port
+    for port in "$RMQ_PORT" "$RMQ_DIST_PORT"; do
+      listening "$port" || continue
+      rabbitmq_elsewhere && die "rabbitmq: node $RMQ_NODE already runs with another FSML_SERVICES_DIR; stop it there or pick another FSML_RABBITMQ_PORT"
+      die "rabbitmq: port $port is in use by another program; pick other ports with FSML_RABBITMQ_PORT=N (uses N and N+20000)"
+    done
+    rm -f "$RMQ_PID_FILE"
+    say "rabbitmq: starting node $RMQ_NODE on 127.0.0.1:$RMQ_PORT (data $RMQ_DIR)"
+    # In the foreground, in its own session, in the background: unlike
+    # -detached this keeps what the node prints before its log file opens (a
+    # bad config, say) in the boot log, and gives a process to watch.
+    # 9>&-: the node must not inherit (and so hold forever) the lock of run().
+    setsid "$RMQ_BIN/rabbitmq-server" > "$RMQ_BOOT_LOG" 2>&1 < /dev/null 9>&- &
+    watch=$!
+  fi
+  rabbitmq_wait_ready "$TIMEOUT" "$watch" || rc=$?
+  case $rc in
+    0) ;;
+    2) rabbitmq_log_tail; die "rabbitmq: the node exited while starting (log above)" ;;
+    *) rabbitmq_log_tail; die "rabbitmq: no AMQP client could connect to $(rabbitmq_url) within ${TIMEOUT}s (log above)" ;;
+  esac
+  [[ -n "${pid:-}" ]] || say "rabbitmq: ready in $(elapsed "$t0") s"
+  rabbitmq_url
+}
+
+rabbitmq_stop() {
+  rabbitmq_env
+  local pid
+  if ! pid=$(rabbitmq_pid); then
+    say "rabbitmq: not running (node $RMQ_NODE)"
+    return 0
+  fi
+  say "rabbitmq: stopping node $RMQ_NODE (pid $pid)"
+  # --no-wait: rabbitmqctl would otherwise wait on the OS process, which
+  # lingers as a zombie here; the ports tell when the node is gone.
+  if ! "$RMQ_BIN/rabbitmqctl" shutdown --no-wait > /dev/null 2>&1; then
+    say "rabbitmq: rabbitmqctl shutdown failed; sending SIGTERM to $pid"
+    kill -TERM "$pid" 2> /dev/null || true
+  fi
+  if ! wait_gone "$pid" "$RMQ_PORT" "$RMQ_DIST_PORT"; then
+    say "rabbitmq: still running after ${TIMEOUT}s; sending SIGKILL to $pid"
+    kill -KILL "$pid" 2> /dev/null || true
+    wait_gone "$pid" "$RMQ_PORT" "$RMQ_DIST_PORT" || die "rabbitmq: pid $pid or port $RMQ_PORT or $RMQ_DIST_PORT still there after SIGKILL"
+  fi
+  rm -f "$RMQ_PID_FILE"
+  # epmd (the Erlang port mapper, 127.0.0.1:4369) is shared by every Erlang
+  # node on the machine, including other fsml nodes on other ports: stop it
+  # only when no node is registered with it any more, so nothing is left
+  # running after the last stop and no other node loses its name.
+  if command -v epmd > /dev/null && ! epmd -names 2> /dev/null | grep -q '^name '; then
+    epmd -kill > /dev/null 2>&1 || true
+  fi
+  say "rabbitmq: stopped"
+}
+
+# ---------------------------------------------------------------- main
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+
+known() { [[ " ${SERVICES[*]} " == *" $1 "* ]] || die "unknown service '$1' (known: ${SERVICES[*]})"; }
+
+# Runs <service>_<action> with the service's lock held, so that concurrent
+# calls (parallel tests) do not start or stop the same server twice.
+locked() {
+  local action=$1 name=$2
+  known "$name"
+  mkdir -p "$BASE/$name"
+  (
+    flock -w $((2 * TIMEOUT + 30)) 9 || die "$name: another services.sh call has held $BASE/$name/.lock too long"
+    "${name}_$action"
+  ) 9> "$BASE/$name/.lock"
+}
+
+(($# >= 1)) || { usage >&2; exit 2; }
+action=$1
+shift
+names=("$@")
+((${#names[@]})) || names=("${SERVICES[@]}")
+case $action in
+  start | stop) for n in "${names[@]}"; do locked "$action" "$n"; done ;;
+  restart) for n in "${names[@]}"; do locked stop "$n"; locked start "$n"; done ;;
+  status)  # no lock: it only looks, and should answer while a start waits
+    rc=0
+    for n in "${names[@]}"; do
+      known "$n"
+      "${n}_status" || rc=$?
+    done
+    exit "$rc"
+    ;;
+  url)
+    (($# == 1)) || die "usage: services.sh url NAME (one of: ${SERVICES[*]})"
+    known "$1"
+    "${1}_url"
+    ;;
+  -h | --help | help) usage ;;
+  *) die "unknown action '$action' (start, stop, restart, status, url)" ;;
+esac

@@ -1,0 +1,242 @@
+#include "serve/api.h"
+
+#include <cstdio>
+
+#include "core/fs.h"
+#include "core/log.h"
+#include "registry/models.h"
+#include "serve/openapi_json.h"
+
+namespace fsml {
+
+using json = nlohmann::json;
+using http::Reply;
+using http::Request;
+using http::Response;
+
+const char* OpenApiDocument() { return kOpenApiJson; }
+
+ServeApp::ServeApp(Workspace& ws, ServeOptions options) : ws_(ws), options_(std::move(options)), tokens_(ws.meta()) {
+  metrics_.DefineCounter("fsml_http_requests_total", "HTTP requests by route and status code.");
+  metrics_.DefineHistogram("fsml_http_request_seconds", "HTTP request latency by route, first byte in to last byte out.",
+                           {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10});
+  metrics_.DefineGauge("fsml_queue_depth", "Messages waiting in the job queue.");
+  metrics_.DefineGauge("fsml_jobs_unpublished", "Jobs accepted but not yet confirmed by the queue.");
+  metrics_.DefineGauge("fsml_jobs", "Jobs by state.");
+  AddRoutes();
+}
+
+ServeApp::~ServeApp() { Stop(); }
+
+Status ServeApp::Start() {
+  if (options_.access_log == "-") {
+    access_log_ = stderr;
+  } else if (options_.access_log != "off" && !options_.access_log.empty()) {
+    access_log_ = std::fopen(options_.access_log.c_str(), "a");
+    if (!access_log_) return ErrnoError("open access log " + options_.access_log, errno);
+    own_access_log_ = true;
+  }
+  jobs_ = std::make_unique<JobService>(ws_, options_.queue_url, options_.queue, &metrics_);
+  FSML_RETURN_IF_ERROR(jobs_->Start());
+  metrics_.AddCollector([this](Metrics& m) {
+    if (auto d = jobs_->QueueDepth()) m.Set("fsml_queue_depth", {{"queue", kJobsQueue}}, static_cast<double>(*d));
+    m.Set("fsml_jobs_unpublished", {}, static_cast<double>(jobs_->unpublished()));
+    if (auto c = jobs_->CountByState())
+      for (auto& [state, n] : *c) m.Set("fsml_jobs", {{"state", state}}, static_cast<double>(n));
+  });
+  models_ = std::make_unique<ModelServer>(ws_, options_.serving, &metrics_);
+  worker_cache_ = std::make_unique<ModelCache>(1);
+  for (int i = 0; i < options_.workers; ++i) {
+    FSML_ASSIGN_OR_RETURN(auto q, OpenJobQueue(options_.queue_url, ws_.meta(), options_.queue));
+    auto worker = std::make_shared<Worker>(ws_, std::move(q), *worker_cache_, options_.worker, &metrics_);
+    worker_threads_.emplace_back([this, worker] { worker->Run(workers_stop_); });
+  }
+  FSML_ASSIGN_OR_RETURN(
+      server_, http::StartServer(options_.http, router_, [this](const Request& r) { return tokens_.Verify(r.Header("authorization")); },
+                                 [this](const http::RequestRecord& r) { LogRequest(r); }));
+  // Production models load in the background; /readyz answers 503 until then.
+  std::thread([this] {
+    auto models = ListModels(ws_.meta());
+    if (models) {
+      for (const auto& m : *models)
+        for (const auto& [alias, number] : m.aliases)
+          if (alias == "production") {
+            auto st = models_->Preload(m.name + "@production");
+            if (!st.ok()) log::Error("serve: cannot load {}@production: {}", m.name, st.message());
+          }
+    }
+    ready_ = true;
+  }).detach();
+  return Status::Ok();
+}
+
+void ServeApp::Stop() {
+  if (server_) server_->Stop();
+  if (models_) models_->Stop();
+  workers_stop_ = true;
+  for (auto& t : worker_threads_)
+    if (t.joinable()) t.join();
+  worker_threads_.clear();
+  if (jobs_) jobs_->Stop();
+  if (own_access_log_ && access_log_) std::fclose(access_log_);
+  access_log_ = nullptr;
+  own_access_log_ = false;
+}
+
+void ServeApp::LogRequest(const http::RequestRecord& r) {
+  metrics_.Add("fsml_http_requests_total", {{"route", r.route}, {"code", std::to_string(r.status)}});
+  metrics_.Observe("fsml_http_request_seconds", {{"route", r.route}}, r.seconds);
+  if (!access_log_) return;
+  json line = {{"ts", NowRfc3339()}, {"remote", r.remote}, {"method", r.method}, {"path", r.path},
+               {"route", r.route},   {"status", r.status}, {"bytes_in", r.request_bytes}, {"bytes_out", r.response_bytes},
+               {"ms", std::round(r.seconds * 1e5) / 100}};
+  if (!r.principal.empty()) line["token"] = r.principal;
+  std::string text = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  std::lock_guard lock(log_mu_);
+  std::fwrite(text.data(), 1, text.size(), access_log_);
+  std::fflush(access_log_);
+}
+
+// The image bytes of a predict request, or the error response to send.
+static Result<std::string> ImageFromRequest(const Request& req) {
+  std::string type = http::MediaType(req.Header("content-type"));
+  if (type == "image/png" || type == "image/jpeg" || type == "application/octet-stream") {
+    if (req.body.empty()) return Err(InvalidArgument("request body is empty; send the image bytes"));
+    return req.body;
+  }
+  if (type == "application/json") {
+    FSML_ASSIGN_OR_RETURN(json body, http::ParseJsonObject(req.body));
+    if (body.contains("text")) return Err(InvalidArgument("text input: this model takes images (send image_base64 or image bytes)"));
+    if (!body.contains("image_base64") || !body["image_base64"].is_string())
+      return Err(InvalidArgument("JSON body must have \"image_base64\" (a string) or \"text\""));
+    FSML_ASSIGN_OR_RETURN(std::string bytes, http::Base64Decode(body["image_base64"].get<std::string>()));
+    if (bytes.empty()) return Err(InvalidArgument("image_base64 is empty"));
+    return bytes;
+  }
+  if (type == "multipart/form-data") {
+    FSML_ASSIGN_OR_RETURN(auto parts, http::ParseMultipart(req.Header("content-type"), req.body));
+    for (auto& p : parts)
+      if (!p.filename.empty() || p.name == "image" || p.name == "file") {
+        if (p.body.empty()) return Err(InvalidArgument("multipart part '" + p.name + "' is empty"));
+        return std::move(p.body);
+      }
+    return Err(InvalidArgument("multipart body has no file part (name it \"image\" or give it a filename)"));
+  }
+  return Err(Status(Code::kInvalidArgument, "unsupported content type '" + type +
+                                                "': send image/png, image/jpeg, application/json or multipart/form-data"));
+}
+
+static Result<size_t> TopKParam(const Request& req) {
+  FSML_ASSIGN_OR_RETURN(auto q, http::ParseQuery(req.query));
+  auto it = q.find("top_k");
+  if (it == q.end()) return size_t{5};
+  try {
+    size_t used = 0;
+    long k = std::stol(it->second, &used);
+    if (used == it->second.size() && k >= 1 && k <= 1000) return static_cast<size_t>(k);
+  } catch (...) {
+  }
+  return Err(InvalidArgument("top_k must be an integer from 1 to 1000"));
+}
+
+void ServeApp::Predict(Request& req, const std::string& ref, Reply reply) {
+  auto parsed = ParseModelRef(ref);
+  if (!parsed) return reply(Response::FromStatus(parsed.error()));
+  auto k = TopKParam(req);
+  if (!k) return reply(Response::FromStatus(k.error()));
+  std::string type = http::MediaType(req.Header("content-type"));
+  auto image = ImageFromRequest(req);
+  if (!image) {
+    auto r = Response::FromStatus(image.error());
+    if (image.error().message().rfind("unsupported content type", 0) == 0)
+      r = Response::Error(415, "unsupported_media_type", image.error().message());
+    return reply(std::move(r));
+  }
+  models_->Predict(ref, std::move(*image), *k, [reply](Result<Prediction> p) {
+    if (!p) return reply(Response::FromStatus(p.error()));
+    json preds = json::array();
+    for (auto& [label, prob] : p->top) preds.push_back({{"label", label}, {"probability", prob}});
+    reply(Response::Json(200, {{"model", p->model}, {"predictions", std::move(preds)}}));
+  });
+}
+
+void ServeApp::AddRoutes() {
+  using http::Dispatch;
+  router_.Add({"GET", "/healthz", Dispatch::kInline, false,
+               [](Request&, Reply reply) { reply(Response::Json(200, {{"status", "ok"}})); }});
+  router_.Add({"GET", "/readyz", Dispatch::kBlocking, false, [this](Request&, Reply reply) {
+                 json checks = json::object();
+                 bool ok = true;
+                 auto db = ws_.meta().QueryInt("SELECT 1");
+                 checks["metastore"] = db ? "ok" : db.error().message();
+                 ok &= db.has_value();
+                 Status q = jobs_ ? jobs_->Health() : Unavailable("not started");
+                 checks["queue"] = q.ok() ? "ok" : q.message();
+                 ok &= q.ok();
+                 checks["models"] = ready_ ? "ok" : "loading";
+                 ok &= ready_.load();
+                 reply(Response::Json(ok ? 200 : 503, {{"status", ok ? "ready" : "not ready"}, {"checks", checks}}));
+               }});
+  router_.Add({"GET", "/metrics", Dispatch::kBlocking, false, [this](Request&, Reply reply) {
+                 reply(Response::Text(200, metrics_.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+               }});
+  router_.Add({"GET", "/api/v1/openapi.json", Dispatch::kInline, true,
+               [](Request&, Reply reply) { reply(Response::Text(200, OpenApiDocument(), "application/json")); }});
+  router_.Add({"GET", "/api/v1/models", Dispatch::kBlocking, true, [this](Request&, Reply reply) {
+                 auto models = ListModels(ws_.meta());
+                 if (!models) return reply(Response::FromStatus(models.error()));
+                 json out = json::array();
+                 for (const auto& m : *models) {
+                   json aliases = json::object();
+                   for (const auto& [a, n] : m.aliases) aliases[a] = n;
+                   out.push_back({{"name", m.name}, {"project", m.project}, {"versions", m.versions}, {"latest", m.latest},
+                                  {"aliases", aliases}, {"updated_at", m.updated_at}});
+                 }
+                 reply(Response::Json(200, {{"models", out}, {"served", models_->Served()}}));
+               }});
+  router_.Add({"POST", "/api/v1/models/{ref}/predict", Dispatch::kBlocking, true,
+               [this](Request& req, Reply reply) { Predict(req, req.params["ref"], std::move(reply)); }});
+  router_.Add({"POST", "/api/v1/models/{name}/{version}/predict", Dispatch::kBlocking, true, [this](Request& req, Reply reply) {
+                 Predict(req, req.params["name"] + "/" + req.params["version"], std::move(reply));
+               }});
+  router_.Add({"POST", "/api/v1/jobs", Dispatch::kBlocking, true, [this](Request& req, Reply reply) {
+                 if (http::MediaType(req.Header("content-type")) != "application/json")
+                   return reply(Response::Error(415, "unsupported_media_type", "send the job as application/json"));
+                 auto body = http::ParseJsonObject(req.body);
+                 if (!body) return reply(Response::FromStatus(body.error()));
+                 auto job = ParseJobRequest(*body, options_.max_job_inputs);
+                 if (!job) return reply(Response::FromStatus(job.error()));
+                 jobs_->Submit(std::move(*job), req.principal, [reply](Result<std::pair<JobRecord, bool>> r) {
+                   if (!r) return reply(Response::FromStatus(r.error()));
+                   json out = JobToJson(r->first, false);
+                   auto res = Response::Json(r->second ? 202 : 200, out);
+                   res.headers.emplace_back("Location", "/api/v1/jobs/" + r->first.id);
+                   reply(std::move(res));
+                 });
+               }});
+  router_.Add({"GET", "/api/v1/jobs", Dispatch::kBlocking, true, [this](Request& req, Reply reply) {
+                 auto q = http::ParseQuery(req.query);
+                 if (!q) return reply(Response::FromStatus(q.error()));
+                 int64_t limit = 100;
+                 if (q->count("limit")) {
+                   try {
+                     limit = std::stoll((*q)["limit"]);
+                   } catch (...) {
+                     limit = -1;
+                   }
+                   if (limit < 0 || limit > 1000) return reply(Response::Error(400, "invalid_argument", "limit must be 0 to 1000"));
+                 }
+                 auto list = jobs_->List(q->count("state") ? (*q)["state"] : "", limit);
+                 if (!list) return reply(Response::FromStatus(list.error()));
+                 json jobs = json::array();
+                 for (const auto& j : list->first) jobs.push_back(JobToJson(j, false));
+                 reply(Response::Json(200, {{"jobs", jobs}, {"total", list->second}}));
+               }});
+  router_.Add({"GET", "/api/v1/jobs/{id}", Dispatch::kBlocking, true, [this](Request& req, Reply reply) {
+                 auto job = jobs_->Get(req.params["id"]);
+                 if (!job) return reply(Response::FromStatus(job.error()));
+                 reply(Response::Json(200, JobToJson(*job, true)));
+               }});
+}
+
+}  // namespace fsml
