@@ -37,4 +37,11 @@ function(fsml_add_test name)
   gtest_discover_tests(${name} TEST_PREFIX "${name}." PROPERTIES LABELS ${T_LABEL}
                        ENVIRONMENT "FSML_TEST_DATA=${PROJECT_SOURCE_DIR}/tests/data"
                        DISCOVERY_TIMEOUT 60)
+  # `cmake --build DIR --target unit_tests` builds just the unit tier.
+  if(T_LABEL STREQUAL "unit")
+    if(NOT TARGET unit_tests)
+      add_custom_target(unit_tests)
+    endif()
+    add_dependencies(unit_tests ${name})
+  endif()
 endfunction()

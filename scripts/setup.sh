@@ -7,6 +7,7 @@
 #   scripts/setup.sh            install + build
 #   FSML_BUILD_DIR=dir          build somewhere else (default: build)
 #   FSML_SKIP_INSTALL=1         build only
+#   FSML_BUILD_TARGET=name      build one target (e.g. unit_tests) instead of everything
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,8 +50,8 @@ fi
 
 BUILD_DIR=${FSML_BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${FSML_CMAKE_ARGS:-} > /dev/null
-cmake --build "$BUILD_DIR"
-echo "setup: built $BUILD_DIR/src/fsml"
+cmake --build "$BUILD_DIR" ${FSML_BUILD_TARGET:+--target "$FSML_BUILD_TARGET"}
+echo "setup: built ${FSML_BUILD_TARGET:-$BUILD_DIR/src/fsml} in $BUILD_DIR"
 
 # The browser tests' npm packages, pinned by tests/browser/package-lock.json.
 # Node.js and npm come with the machine (never from apt: they conflict).

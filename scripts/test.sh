@@ -16,7 +16,7 @@ echo "== unit and e2e tests"
 
 if [[ "${FSML_TEST_SANITIZE:-1}" == 1 ]]; then
   echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
-  FSML_SKIP_INSTALL=1 FSML_BUILD_DIR=build-asan FSML_CMAKE_ARGS="-DFSML_SANITIZE=ON -DFSML_BUILD_ML=OFF -DFSML_BUILD_BENCH=OFF" scripts/setup.sh
+  FSML_SKIP_INSTALL=1 FSML_BUILD_DIR=build-asan FSML_BUILD_TARGET=unit_tests FSML_CMAKE_ARGS="-DFSML_SANITIZE=ON -DFSML_BUILD_ML=OFF -DFSML_BUILD_BENCH=OFF" scripts/setup.sh
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
      ctest --output-on-failure -j2 -L unit --timeout 600)
 fi

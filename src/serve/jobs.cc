@@ -129,8 +129,12 @@ Status JobService::Start() {
   FSML_ASSIGN_OR_RETURN(depth_q_, OpenJobQueue(queue_url_, ws_.meta(), options_));
   // Connect now, so a wrong URL or a broker that is down shows at start.
   FSML_RETURN_IF_ERROR(StatusOf(depth_q_->Depth(kJobsQueue)));
-  FSML_ASSIGN_OR_RETURN(auto n, ws_.meta().QueryInt("SELECT COUNT(*) FROM jobs WHERE published = 0"));
-  unpublished_ = n.value_or(0);
+  FSML_RETURN_IF_ERROR(ws_.meta().Query("SELECT id, message FROM jobs WHERE published = 0 ORDER BY created_at", {},
+                                        [&](const SqlRow& r) {
+                                          to_publish_.push_back({std::string(r.Text(0)), std::string(r.Text(1))});
+                                          return Status::Ok();
+                                        }));
+  unpublished_ = static_cast<int64_t>(to_publish_.size());
   if (unpublished_ > 0) log::Info("jobs: {} accepted jobs were not yet published; publishing them", unpublished_.load());
   threads_.emplace_back([this] { SubmitLoop(); });
   threads_.emplace_back([this] { PublishLoop(); });
@@ -181,10 +185,12 @@ void JobService::SubmitLoop() {
       }
     }
     std::vector<Result<std::pair<JobRecord, bool>>> out;
+    std::vector<OutMessage> messages;
     const std::string now = NowRfc3339();
     int64_t created = 0;
     Status st = ws_.meta().Transaction([&]() -> Status {
       out.clear();
+      messages.clear();
       created = 0;
       for (auto& p : batch) {
         if (p.request.idempotency_key) {
@@ -215,6 +221,7 @@ void JobService::SubmitLoop() {
             {j.id, j.model_ref, key, message.dump(), j.inputs, now, now, p.principal});
         if (!r) return r.error();
         ++created;
+        messages.push_back({j.id, message.dump()});
         out.emplace_back(std::make_pair(std::move(j), true));
       }
       return Status::Ok();
@@ -231,7 +238,7 @@ void JobService::SubmitLoop() {
     }
     {
       std::lock_guard lock(mu_);
-      publish_wanted_ = true;
+      for (auto& m : messages) to_publish_.push_back(std::move(m));
     }
     cv_.notify_all();
     for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(out[i]));
@@ -240,46 +247,58 @@ void JobService::SubmitLoop() {
 
 void JobService::PublishLoop() {
   auto backoff = std::chrono::milliseconds(100);
-  while (!stop_) {
+  std::vector<std::string> confirmed;  // published, not yet marked in the database
+  auto last_mark = std::chrono::steady_clock::now();
+  auto mark = [&]() -> Status {
+    if (confirmed.empty()) return Status::Ok();
+    FSML_RETURN_IF_ERROR(ws_.meta().Transaction([&]() -> Status {
+      for (const auto& id : confirmed) FSML_RETURN_IF_ERROR(StatusOf(ws_.meta().Exec("UPDATE jobs SET published = 1 WHERE id = ?", {id})));
+      return Status::Ok();
+    }));
+    confirmed.clear();
+    last_mark = std::chrono::steady_clock::now();
+    return Status::Ok();
+  };
+  while (true) {
+    std::vector<OutMessage> batch;
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_ || publish_wanted_; });
-      if (stop_) return;
-      publish_wanted_ = false;
+      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stop_ || !to_publish_.empty(); });
+      if (stop_ && to_publish_.empty()) break;
+      if (stop_) break;  // what is left stays unpublished in the database and goes out at the next start
+      for (size_t i = 0; i < to_publish_.size() && i < kMaxPublishBatch; ++i) batch.push_back(to_publish_[i]);
     }
-    while (!stop_) {
-      std::vector<OutMessage> batch;
-      auto st = ws_.meta().Query("SELECT id, message FROM jobs WHERE published = 0 ORDER BY created_at LIMIT ?",
-                                 {static_cast<int64_t>(kMaxPublishBatch)}, [&](const SqlRow& r) {
-                                   batch.push_back({std::string(r.Text(0)), std::string(r.Text(1))});
-                                   return Status::Ok();
-                                 });
-      if (st.ok() && batch.empty()) break;
-      if (st.ok()) st = publish_q_->Publish(kJobsQueue, batch);
-      if (st.ok()) {
-        st = ws_.meta().Transaction([&]() -> Status {
-          for (const auto& m : batch) {
-            auto r = ws_.meta().Exec("UPDATE jobs SET published = 1 WHERE id = ?", {m.id});
-            if (!r) return r.error();
-          }
-          return Status::Ok();
-        });
-      }
+    Status st = publish_q_->Publish(kJobsQueue, batch);
+    if (st.ok()) {
       {
-        std::lock_guard lock(health_mu_);
-        health_ = st;
+        std::lock_guard lock(mu_);
+        to_publish_.erase(to_publish_.begin(), to_publish_.begin() + static_cast<std::ptrdiff_t>(batch.size()));
       }
-      if (!st.ok()) {
-        log::Warn("jobs: publishing to the queue failed (retrying in {} ms): {}", backoff.count(), st.ToString());
-        SleepUnlessStopping(backoff);
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
-        continue;
-      }
-      backoff = std::chrono::milliseconds(100);
       unpublished_ -= static_cast<int64_t>(batch.size());
-      if (unpublished_ < 0) unpublished_ = 0;
+      for (auto& m : batch) confirmed.push_back(std::move(m.id));
+      bool idle;
+      {
+        std::lock_guard lock(mu_);
+        idle = to_publish_.empty();
+      }
+      // Marking costs a commit: once per 200 ms under load, at once when idle.
+      if (idle || std::chrono::steady_clock::now() - last_mark > std::chrono::milliseconds(200) || confirmed.size() > 20000)
+        st = mark();
     }
+    {
+      std::lock_guard lock(health_mu_);
+      health_ = st;
+    }
+    if (!st.ok()) {
+      log::Warn("jobs: publishing to the queue failed (retrying in {} ms): {}", backoff.count(), st.ToString());
+      SleepUnlessStopping(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      continue;
+    }
+    backoff = std::chrono::milliseconds(100);
   }
+  Status st = mark();
+  if (!st.ok()) log::Warn("jobs: could not mark {} published jobs at shutdown (they will be sent again): {}", confirmed.size(), st.ToString());
 }
 
 Status JobService::Health() const {

@@ -5,8 +5,9 @@
 //   1. POST /api/v1/jobs → JobService::Submit commits the job row (state
 //      queued, published 0) in a group commit with its neighbours, and the
 //      client gets 202: from here the job survives kill -9.
-//   2. The publisher thread sends unpublished rows to fsml.jobs and marks
-//      them published once the queue confirmed them. A crash in between
+//   2. The publisher thread sends committed jobs to fsml.jobs and, once the
+//      queue confirmed them, marks them published (in one transaction per
+//      200 ms under load, not one per batch). A crash before the mark
 //      republishes them at the next start (a duplicate is harmless).
 //   3. A Worker receives the message, runs the model, publishes an event to
 //      fsml.results, then acks the job message.
@@ -108,7 +109,9 @@ class JobService {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<PendingSubmit> pending_;  // GUARDED_BY(mu_)
-  bool publish_wanted_ = true;         // GUARDED_BY(mu_)
+  // Committed jobs waiting for the publisher, oldest first (loaded from the
+  // database at start, then fed by the submitter).
+  std::deque<OutMessage> to_publish_;  // GUARDED_BY(mu_)
   std::atomic<int64_t> unpublished_{0};
   mutable std::mutex health_mu_;
   Status health_;  // GUARDED_BY(health_mu_)
