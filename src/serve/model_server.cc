@@ -49,7 +49,8 @@ ModelServer::ModelServer(Workspace& ws, ServingOptions options, Metrics* metrics
       m.Set("fsml_predict_queued", {}, static_cast<double>(queued_));
     });
   }
-  for (int i = 0; i < std::max(1, options_.inference_threads); ++i) threads_.emplace_back([this] { InferenceLoop(); });
+  threads_count_ = static_cast<size_t>(std::max(1, options_.inference_threads));
+  for (size_t i = 0; i < threads_count_; ++i) threads_.emplace_back([this] { InferenceLoop(); });
   threads_.emplace_back([this] { RefreshLoop(); });
 }
 
@@ -143,20 +144,25 @@ void ModelServer::InferenceLoop() {
       continue;
     }
     auto deadline = lane->queue.front().arrived + std::chrono::milliseconds(lane->max_delay_ms);
-    if (static_cast<int>(lane->queue.size()) < lane->max_batch && Clock::now() < deadline && !stop_) {
+    if (static_cast<int>(lane->queue.size()) < lane->max_batch && busy_ == 0 && Clock::now() < deadline && !stop_) {
       cv_.wait_until(lock, deadline);
       continue;
     }
+    const size_t free_threads = static_cast<size_t>(std::max(1, static_cast<int>(threads_count_) - busy_));
+    const size_t share = (lane->queue.size() + free_threads - 1) / free_threads;
+    const size_t take = std::min(static_cast<size_t>(lane->max_batch), std::max<size_t>(1, share));
     std::vector<Request> batch;
-    while (!lane->queue.empty() && static_cast<int>(batch.size()) < lane->max_batch) {
+    while (!lane->queue.empty() && batch.size() < take) {
       batch.push_back(std::move(lane->queue.front()));
       lane->queue.pop_front();
     }
     queued_ -= batch.size();
+    ++busy_;
     if (!lane->queue.empty()) cv_.notify_one();  // more for another thread
     lock.unlock();
     RunBatch(*lane, batch);
     lock.lock();
+    --busy_;
   }
 }
 

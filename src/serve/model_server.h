@@ -9,9 +9,12 @@
 // old version).
 //
 // Requests for one loaded model queue up; a bounded pool of inference
-// threads takes up to max_batch of them at once, waiting at most
-// max_delay_ms after the oldest arrived for the batch to fill (Triton's
-// dynamic batcher). Decoding runs on the inference threads, so a large
+// threads takes up to max_batch of them at once. When every inference
+// thread is free, a thread waits at most max_delay_ms after the oldest
+// request arrived for the batch to fill (Triton's dynamic batcher); when
+// others are busy the server is loaded, batches form by themselves, and a
+// free thread takes its share of the queue at once (the queue split evenly
+// over the free threads, so one thread never takes all while another idles). Decoding runs on the inference threads, so a large
 // image never stalls the network threads. Per-model limits come from
 // `fsml models serving NAME` (model_serving table) or the server defaults.
 #pragma once
@@ -103,7 +106,9 @@ class ModelServer {
   std::map<std::string, std::shared_ptr<Lane>> by_ref_;  // GUARDED_BY(mu_)
   std::vector<std::shared_ptr<Lane>> lanes_;             // GUARDED_BY(mu_)
   size_t queued_ = 0;                                    // GUARDED_BY(mu_)
+  int busy_ = 0;                                         // GUARDED_BY(mu_): threads running a batch
   bool stop_ = false;                                    // GUARDED_BY(mu_)
+  size_t threads_count_ = 1;  // inference threads
   std::vector<std::thread> threads_;
 };
 
