@@ -33,14 +33,9 @@ int WaitForStopSignal(const sigset_t& set) {
 }
 
 Result<int> IntConfig(const Workspace& ws, const char* key) {
-  const std::string& v = ws.config().Get(key);
-  try {
-    size_t used = 0;
-    int n = std::stoi(v, &used);
-    if (used == v.size()) return n;
-  } catch (...) {
-  }
-  return Err(InvalidArgument(std::string(key) + " = '" + v + "' is not an integer (" + ws.config().Origin(key) + ")"));
+  FSML_ASSIGN_OR_RETURN(int64_t n, ws.config().GetInt(key));
+  if (n < INT32_MIN || n > INT32_MAX) return Err(InvalidArgument(std::string(key) + " '" + ws.config().Get(key) + "' is out of range"));
+  return static_cast<int>(n);
 }
 
 }  // namespace

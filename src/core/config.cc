@@ -120,6 +120,17 @@ const std::string& Config::Get(std::string_view dotted_key) const {
   return it->second;
 }
 
+Result<int64_t> Config::GetInt(std::string_view dotted_key) const {
+  const std::string& v = Get(dotted_key);
+  try {
+    size_t used = 0;
+    int64_t n = std::stoll(v, &used);
+    if (used == v.size()) return n;
+  } catch (...) {
+  }
+  return Err(InvalidArgument(std::string(dotted_key) + " '" + v + "' is not a whole number"));
+}
+
 const std::string& Config::Origin(std::string_view dotted_key) const {
   auto it = origins_.find(std::string(dotted_key));
   FSML_DCHECK(it != origins_.end());

@@ -35,6 +35,9 @@ class Config {
 
   // "store.meta" style key. REQUIRES: the key is in KnownConfigKeys().
   const std::string& Get(std::string_view dotted_key) const;
+  // The value as a whole number: InvalidArgument "KEY 'VALUE' is not a
+  // whole number" otherwise. REQUIRES: the key is in KnownConfigKeys().
+  Result<int64_t> GetInt(std::string_view dotted_key) const;
   // Where the value came from: "default", the file's path, or "env FSML_STORE_META".
   const std::string& Origin(std::string_view dotted_key) const;
   const std::map<std::string, std::string>& values() const { return values_; }

@@ -28,15 +28,10 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const fs::path& root) {
   log::Debug("workspace {}: store.meta={} store.blobs={}", ws->root_.string(), ws->config_.Get("store.meta"),
              ws->config_.Get("store.blobs"));
   FSML_ASSIGN_OR_RETURN(ws->meta_, OpenMetaStore(ws->config_.Get("store.meta"), ws->root_.string()));
-  const std::string& small = ws->config_.Get("store.small_object_bytes");
-  uint64_t small_bytes = 0;
-  try {
-    small_bytes = std::stoull(small);
-  } catch (...) {
-    return Err(InvalidArgument("store.small_object_bytes '" + small + "' is not a whole number"));
-  }
-  FSML_ASSIGN_OR_RETURN(ws->blobs_,
-                        OpenBlobStore(ws->config_.Get("store.blobs"), ws->root_.string(), small_bytes));
+  FSML_ASSIGN_OR_RETURN(int64_t small_bytes, ws->config_.GetInt("store.small_object_bytes"));
+  if (small_bytes < 0) return Err(InvalidArgument("store.small_object_bytes '" + ws->config_.Get("store.small_object_bytes") + "' is not a whole number"));
+  FSML_ASSIGN_OR_RETURN(ws->blobs_, OpenBlobStore(ws->config_.Get("store.blobs"), ws->root_.string(),
+                                                  static_cast<uint64_t>(small_bytes)));
   return ws;
 }
 

@@ -55,7 +55,7 @@ Status ServeApp::Start() {
       server_, http::StartServer(options_.http, router_, [this](const Request& r) { return tokens_.Verify(r.Header("authorization")); },
                                  [this](const http::RequestRecord& r) { LogRequest(r); }));
   // Production models load in the background; /readyz answers 503 until then.
-  std::thread([this] {
+  preload_ = std::thread([this] {
     auto models = ListModels(ws_.meta());
     if (models) {
       for (const auto& m : *models)
@@ -66,12 +66,13 @@ Status ServeApp::Start() {
           }
     }
     ready_ = true;
-  }).detach();
+  });
   return Status::Ok();
 }
 
 void ServeApp::Stop() {
   if (server_) server_->Stop();
+  if (preload_.joinable()) preload_.join();
   if (models_) models_->Stop();
   workers_stop_ = true;
   for (auto& t : worker_threads_)
@@ -98,32 +99,37 @@ void ServeApp::LogRequest(const http::RequestRecord& r) {
 }
 
 // The image bytes of a predict request, or the error response to send.
-static Result<std::string> ImageFromRequest(const Request& req) {
+static tl::expected<std::string, Response> ImageFromRequest(const Request& req) {
+  auto bad = [](const Status& s) { return tl::unexpected<Response>(Response::FromStatus(s)); };
   std::string type = http::MediaType(req.Header("content-type"));
   if (type == "image/png" || type == "image/jpeg" || type == "application/octet-stream") {
-    if (req.body.empty()) return Err(InvalidArgument("request body is empty; send the image bytes"));
+    if (req.body.empty()) return bad(InvalidArgument("request body is empty; send the image bytes"));
     return req.body;
   }
   if (type == "application/json") {
-    FSML_ASSIGN_OR_RETURN(json body, http::ParseJsonObject(req.body));
-    if (body.contains("text")) return Err(InvalidArgument("text input: this model takes images (send image_base64 or image bytes)"));
-    if (!body.contains("image_base64") || !body["image_base64"].is_string())
-      return Err(InvalidArgument("JSON body must have \"image_base64\" (a string) or \"text\""));
-    FSML_ASSIGN_OR_RETURN(std::string bytes, http::Base64Decode(body["image_base64"].get<std::string>()));
-    if (bytes.empty()) return Err(InvalidArgument("image_base64 is empty"));
-    return bytes;
+    auto body = http::ParseJsonObject(req.body);
+    if (!body) return bad(body.error());
+    if (body->contains("text")) return bad(InvalidArgument("text input: this model takes images (send image_base64 or image bytes)"));
+    if (!body->contains("image_base64") || !(*body)["image_base64"].is_string())
+      return bad(InvalidArgument("JSON body must have \"image_base64\" (a string) or \"text\""));
+    auto bytes = http::Base64Decode((*body)["image_base64"].get<std::string>());
+    if (!bytes) return bad(bytes.error());
+    if (bytes->empty()) return bad(InvalidArgument("image_base64 is empty"));
+    return std::move(*bytes);
   }
   if (type == "multipart/form-data") {
-    FSML_ASSIGN_OR_RETURN(auto parts, http::ParseMultipart(req.Header("content-type"), req.body));
-    for (auto& p : parts)
+    auto parts = http::ParseMultipart(req.Header("content-type"), req.body);
+    if (!parts) return bad(parts.error());
+    for (auto& p : *parts)
       if (!p.filename.empty() || p.name == "image" || p.name == "file") {
-        if (p.body.empty()) return Err(InvalidArgument("multipart part '" + p.name + "' is empty"));
+        if (p.body.empty()) return bad(InvalidArgument("multipart part '" + p.name + "' is empty"));
         return std::move(p.body);
       }
-    return Err(InvalidArgument("multipart body has no file part (name it \"image\" or give it a filename)"));
+    return bad(InvalidArgument("multipart body has no file part (name it \"image\" or give it a filename)"));
   }
-  return Err(Status(Code::kInvalidArgument, "unsupported content type '" + type +
-                                                "': send image/png, image/jpeg, application/json or multipart/form-data"));
+  return tl::unexpected<Response>(Response::Error(
+      415, "unsupported_media_type",
+      "unsupported content type '" + type + "': send image/png, image/jpeg, application/json or multipart/form-data"));
 }
 
 static Result<size_t> TopKParam(const Request& req) {
@@ -144,14 +150,8 @@ void ServeApp::Predict(Request& req, const std::string& ref, Reply reply) {
   if (!parsed) return reply(Response::FromStatus(parsed.error()));
   auto k = TopKParam(req);
   if (!k) return reply(Response::FromStatus(k.error()));
-  std::string type = http::MediaType(req.Header("content-type"));
   auto image = ImageFromRequest(req);
-  if (!image) {
-    auto r = Response::FromStatus(image.error());
-    if (image.error().message().rfind("unsupported content type", 0) == 0)
-      r = Response::Error(415, "unsupported_media_type", image.error().message());
-    return reply(std::move(r));
-  }
+  if (!image) return reply(std::move(image.error()));
   models_->Predict(ref, std::move(*image), *k, [reply](Result<Prediction> p) {
     if (!p) return reply(Response::FromStatus(p.error()));
     json preds = json::array();

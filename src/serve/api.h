@@ -61,6 +61,7 @@ class ServeApp {
   std::vector<std::thread> worker_threads_;
   http::Router router_;
   std::unique_ptr<http::Server> server_;
+  std::thread preload_;  // loads the production models; /readyz waits for it
   std::atomic<bool> ready_{false};
   std::mutex log_mu_;
   FILE* access_log_ = nullptr;

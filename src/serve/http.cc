@@ -42,22 +42,46 @@ Response Response::Error(int status, std::string_view code, std::string_view mes
   return Json(status, {{"error", {{"code", code}, {"message", message}}}});
 }
 
-Response Response::FromStatus(const Status& s) {
-  switch (s.code()) {
-    case Code::kOk: return Json(200, nlohmann::json::object());
-    case Code::kInvalidArgument: return Error(400, "invalid_argument", s.message());
-    case Code::kNotFound: return Error(404, "not_found", s.message());
-    case Code::kAlreadyExists: return Error(409, "already_exists", s.message());
-    case Code::kFailedPrecondition: return Error(409, "failed_precondition", s.message());
-    case Code::kUnauthenticated: return Error(401, "unauthenticated", s.message());
-    case Code::kResourceExhausted: return Error(429, "resource_exhausted", s.message());
-    case Code::kUnavailable: return Error(503, "unavailable", s.message());
-    case Code::kAborted: return Error(503, "aborted", s.message());
-    case Code::kCorruption: return Error(500, "corruption", s.message());
-    case Code::kIoError: return Error(500, "io_error", s.message());
+std::string_view ErrorCode(Code code) {
+  switch (code) {
+    case Code::kOk: return "ok";
+    case Code::kInvalidArgument: return "invalid_argument";
+    case Code::kNotFound: return "not_found";
+    case Code::kAlreadyExists: return "already_exists";
+    case Code::kFailedPrecondition: return "failed_precondition";
+    case Code::kUnauthenticated: return "unauthenticated";
+    case Code::kResourceExhausted: return "resource_exhausted";
+    case Code::kUnavailable: return "unavailable";
+    case Code::kAborted: return "aborted";
+    case Code::kCorruption: return "corruption";
+    case Code::kIoError: return "io_error";
     case Code::kInternal: break;
   }
-  return Error(500, "internal", s.message());
+  return "internal";
+}
+
+static int HttpStatus(Code code) {
+  switch (code) {
+    case Code::kOk: return 200;
+    case Code::kInvalidArgument: return 400;
+    case Code::kUnauthenticated: return 401;
+    case Code::kNotFound: return 404;
+    case Code::kAlreadyExists:
+    case Code::kFailedPrecondition: return 409;
+    case Code::kResourceExhausted: return 429;
+    case Code::kUnavailable:
+    case Code::kAborted: return 503;
+    case Code::kCorruption:
+    case Code::kIoError:
+    case Code::kInternal: break;
+  }
+  return 500;
+}
+
+// Internal errors keep their message: they carry no secrets (logs hold the details).
+Response Response::FromStatus(const Status& s) {
+  if (s.ok()) return Json(200, nlohmann::json::object());
+  return Error(HttpStatus(s.code()), ErrorCode(s.code()), s.message());
 }
 
 // ---- Router --------------------------------------------------------------

@@ -50,6 +50,10 @@ struct Response {
   static Response FromStatus(const Status& s);
 };
 
+// The API's error code for a Status code ("not_found", "invalid_argument",
+// ...), used in HTTP errors and in job results alike.
+std::string_view ErrorCode(Code code);
+
 // Called exactly once, from any thread, with the answer.
 using Reply = std::function<void(Response)>;
 // A handler answers through `reply`, now or later (after a batch ran).

@@ -22,11 +22,21 @@ constexpr size_t kMaxPublishBatch = 512;
 
 json ErrorJson(std::string_view code, std::string_view message) { return {{"code", code}, {"message", message}}; }
 
-std::string ErrorCode(const Status& s) {
-  auto r = http::Response::FromStatus(s);
-  auto j = json::parse(r.body, nullptr, false);
-  return j.is_discarded() ? "internal" : j["error"]["code"].get<std::string>();
-}
+std::string ErrorCode(const Status& s) { return std::string(http::ErrorCode(s.code())); }
+
+// Exponential backoff for the retry loops: 100 ms doubling to 5 s, reset on success.
+class Backoff {
+ public:
+  std::chrono::milliseconds Next() {
+    auto d = delay_;
+    delay_ = std::min(delay_ * 2, std::chrono::milliseconds(5000));
+    return d;
+  }
+  void Reset() { delay_ = std::chrono::milliseconds(100); }
+
+ private:
+  std::chrono::milliseconds delay_{100};
+};
 }  // namespace
 
 // ---- Request validation ------------------------------------------------
@@ -246,7 +256,7 @@ void JobService::SubmitLoop() {
 }
 
 void JobService::PublishLoop() {
-  auto backoff = std::chrono::milliseconds(100);
+  Backoff backoff;
   std::vector<std::string> confirmed;  // published, not yet marked in the database
   auto last_mark = std::chrono::steady_clock::now();
   auto mark = [&]() -> Status {
@@ -264,7 +274,6 @@ void JobService::PublishLoop() {
     {
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stop_ || !to_publish_.empty(); });
-      if (stop_ && to_publish_.empty()) break;
       if (stop_) break;  // what is left stays unpublished in the database and goes out at the next start
       for (size_t i = 0; i < to_publish_.size() && i < kMaxPublishBatch; ++i) batch.push_back(to_publish_[i]);
     }
@@ -290,12 +299,12 @@ void JobService::PublishLoop() {
       health_ = st;
     }
     if (!st.ok()) {
-      log::Warn("jobs: publishing to the queue failed (retrying in {} ms): {}", backoff.count(), st.ToString());
-      SleepUnlessStopping(backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      auto delay = backoff.Next();
+      log::Warn("jobs: publishing to the queue failed (retrying in {} ms): {}", delay.count(), st.ToString());
+      SleepUnlessStopping(delay);
       continue;
     }
-    backoff = std::chrono::milliseconds(100);
+    backoff.Reset();
   }
   Status st = mark();
   if (!st.ok()) log::Warn("jobs: could not mark {} published jobs at shutdown (they will be sent again): {}", confirmed.size(), st.ToString());
@@ -357,23 +366,23 @@ Status JobService::ApplyEvents(const std::vector<Delivery>& deliveries) {
 }
 
 void JobService::EventLoop() {
-  auto backoff = std::chrono::milliseconds(100);
+  Backoff backoff;
   while (!stop_) {
     auto got = event_q_->Receive(kResultsQueue, 512, std::chrono::milliseconds(200));
     Status st = got ? ApplyEvents(*got) : got.error();
     if (st.ok() && got) st = event_q_->Ack(*got);
     if (!st.ok()) {
-      log::Warn("jobs: reading events failed (retrying in {} ms): {}", backoff.count(), st.ToString());
-      SleepUnlessStopping(backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      auto delay = backoff.Next();
+      log::Warn("jobs: reading events failed (retrying in {} ms): {}", delay.count(), st.ToString());
+      SleepUnlessStopping(delay);
       continue;
     }
-    backoff = std::chrono::milliseconds(100);
+    backoff.Reset();
   }
 }
 
 void JobService::DeadLetterLoop() {
-  auto backoff = std::chrono::milliseconds(100);
+  Backoff backoff;
   while (!stop_) {
     auto got = dead_q_->Receive(kDeadQueue, 64, std::chrono::milliseconds(500));
     Status st = got ? Status::Ok() : got.error();
@@ -400,12 +409,12 @@ void JobService::DeadLetterLoop() {
       if (st.ok()) st = dead_q_->Ack(*got);
     }
     if (!st.ok()) {
-      log::Warn("jobs: reading dead letters failed (retrying in {} ms): {}", backoff.count(), st.ToString());
-      SleepUnlessStopping(backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      auto delay = backoff.Next();
+      log::Warn("jobs: reading dead letters failed (retrying in {} ms): {}", delay.count(), st.ToString());
+      SleepUnlessStopping(delay);
       continue;
     }
-    backoff = std::chrono::milliseconds(100);
+    backoff.Reset();
   }
 }
 
@@ -472,7 +481,7 @@ Worker::Worker(Workspace& ws, std::unique_ptr<JobQueue> queue, ModelCache& cache
 }
 
 void Worker::Run(const std::atomic<bool>& stop) {
-  auto backoff = std::chrono::milliseconds(100);
+  Backoff backoff;
   bool warned = false;
   while (!stop) {
     auto got = queue_->Receive(kJobsQueue, static_cast<size_t>(options_.prefetch), std::chrono::milliseconds(200));
@@ -480,14 +489,14 @@ void Worker::Run(const std::atomic<bool>& stop) {
     if (!st.ok()) {
       if (!warned) log::Warn("worker {}: {} (retrying with backoff)", options_.name, st.ToString());
       warned = true;
-      for (auto t = std::chrono::milliseconds(0); t < backoff && !stop; t += std::chrono::milliseconds(50))
+      auto delay = backoff.Next();
+      for (auto t = std::chrono::milliseconds(0); t < delay && !stop; t += std::chrono::milliseconds(50))
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
       continue;
     }
     if (warned) log::Info("worker {}: queue reachable again", options_.name);
     warned = false;
-    backoff = std::chrono::milliseconds(100);
+    backoff.Reset();
   }
 }
 

@@ -171,16 +171,24 @@ TEST_P(JobQueueContract, EmptyPublishIsANoOp) { EXPECT_TRUE(q_->Publish(kJobsQue
 INSTANTIATE_TEST_SUITE_P(Queues, JobQueueContract, ::testing::Values("embedded", "rabbitmq"),
                          [](const auto& info) { return info.param; });
 
-TEST(JobQueueUrlTest, RejectsUnknownSchemesAndMasksPasswords) {
+class JobQueueUrlTest : public test::WorkspaceTest {};
+
+TEST_F(JobQueueUrlTest, RejectsUnknownSchemesAndMasksPasswords) {
   EXPECT_EQ(MaskUrl("amqp://user:secret@host:5672/"), "amqp://user:***@host:5672/");
   EXPECT_EQ(MaskUrl("amqp://host:5672/"), "amqp://host:5672/");
+  auto unknown = OpenJobQueue("ftp://user:topsecret@host/", meta());
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code(), Code::kInvalidArgument);
+  EXPECT_THAT(unknown.error().message(), ::testing::HasSubstr("ftp://user:***@host/"));
+  EXPECT_THAT(unknown.error().message(), ::testing::Not(::testing::HasSubstr("topsecret")));
+  EXPECT_EQ(OpenJobQueue("embedded", meta(), QueueOptions{0}).error().code(), Code::kInvalidArgument);
   auto q = NewRabbitMqQueue("amqp://u:topsecret@", {});
   if (!q) {
     EXPECT_THAT(q.error().message(), ::testing::Not(::testing::HasSubstr("topsecret")));
   }
 }
 
-TEST(JobQueueUrlTest, UnreachableBrokerIsUnavailableAndNamesTheHost) {
+TEST_F(JobQueueUrlTest, UnreachableBrokerIsUnavailableAndNamesTheHost) {
   auto q = NewRabbitMqQueue("amqp://guest:hunter2@127.0.0.1:1/", {});
   ASSERT_TRUE(q);
   auto st = (*q)->Publish(kJobsQueue, {{"x", "{}"}});
