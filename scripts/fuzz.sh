@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS=(fuzz_idx fuzz_csv fuzz_jsonl fuzz_manifest fuzz_image fuzz_config fuzz_requirement fuzz_safetensors fuzz_http)
+ALL_TARGETS=(fuzz_idx fuzz_csv fuzz_jsonl fuzz_manifest fuzz_image fuzz_config fuzz_requirement fuzz_safetensors fuzz_http fuzz_s3)
 TARGETS=("$@")
 ((${#TARGETS[@]})) || TARGETS=("${ALL_TARGETS[@]}")
 for t in "${TARGETS[@]}"; do

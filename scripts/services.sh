@@ -8,11 +8,13 @@
 #   scripts/services.sh status [NAME...]     one line per service; exit 3 if any is not running
 #   scripts/services.sh url NAME             the client URL (whether or not it runs)
 #
-# Services: rabbitmq.
+# Services: rabbitmq, postgresql, s3.
 #
 # Environment:
 #   FSML_SERVICES_DIR       state of all services (default /tmp/fsml-services-$UID)
 #   FSML_RABBITMQ_PORT      AMQP port (default 5673; Erlang distribution uses PORT+20000)
+#   FSML_POSTGRES_PORT      PostgreSQL port (default 55432)
+#   FSML_S3_PORT            S3-compatible server port (default 4566)
 #   FSML_SERVICES_TIMEOUT   seconds to wait for a start or a stop (default 60)
 #
 # RabbitMQ keeps everything under $FSML_SERVICES_DIR/rabbitmq. Its node is
@@ -20,11 +22,17 @@
 # name, so instances on different ports can run side by side. Remove the
 # folder after `stop` to start from an empty broker.
 #
+# PostgreSQL 15 is a throwaway cluster in $FSML_SERVICES_DIR/postgresql
+# (trust authentication on loopback only, user postgres, database fsml; as
+# root it runs as the postgres account, which initdb requires). The S3 server
+# is moto's server mode from the Python on PATH; it keeps objects in memory,
+# so a stop empties it.
+#
 # To add a service, write its <name>_start, <name>_stop, <name>_status
 # (exit 0 when running) and <name>_url functions and list it in SERVICES.
 set -euo pipefail
 
-SERVICES=(rabbitmq)
+SERVICES=(rabbitmq postgresql s3)
 BASE=$(realpath -m "${FSML_SERVICES_DIR:-/tmp/fsml-services-$(id -u)}")
 TIMEOUT=${FSML_SERVICES_TIMEOUT:-60}
 PY=/usr/bin/python3  # Debian's Python: the one with python3-pika
@@ -245,6 +253,153 @@ rabbitmq_stop() {
     epmd -kill > /dev/null 2>&1 || true
   fi
   say "rabbitmq: stopped"
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+
+PG_PORT=${FSML_POSTGRES_PORT:-55432}
+[[ "$PG_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || die "FSML_POSTGRES_PORT=$PG_PORT: not a port number"
+PG_DIR=$BASE/postgresql
+PG_DATA=$PG_DIR/data-$PG_PORT
+PG_LOG=$PG_DIR/server-$PG_PORT.log
+
+postgresql_url() { echo "postgresql://postgres@127.0.0.1:$PG_PORT/fsml"; }
+
+# The PostgreSQL 15 server programs (pg_ctl, initdb, postgres).
+postgresql_bin() {
+  local d
+  for d in /usr/lib/postgresql/15/bin /usr/lib/postgresql/*/bin; do
+    [[ -x $d/pg_ctl ]] && { echo "$d"; return 0; }
+  done
+  die "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/pg_ctl): apt-get install postgresql"
+}
+
+# Runs a server program as the account that owns the cluster: postgres when
+# we are root (initdb and postgres refuse root), ourselves otherwise.
+pg_as_owner() {
+  if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+postgresql_running() { pg_as_owner "$(postgresql_bin)/pg_ctl" -D "$PG_DATA" status > /dev/null 2>&1; }
+
+postgresql_status() {
+  if postgresql_running && pg_isready -q -h 127.0.0.1 -p "$PG_PORT" 2> /dev/null; then
+    echo "postgresql: running $(postgresql_url) (data $PG_DATA)"
+    return 0
+  fi
+  if listening "$PG_PORT"; then echo "postgresql: stopped here; port $PG_PORT is used by another program"
+  else echo "postgresql: stopped (port $PG_PORT)"; fi
+  return 3
+}
+
+postgresql_start() {
+  local bin t0=$EPOCHREALTIME
+  bin=$(postgresql_bin)
+  mkdir -p "$PG_DIR"
+  if ((EUID == 0)); then
+    # The postgres account must reach its folder: every parent needs o+x.
+    local d=$PG_DIR
+    while [[ "$d" != / ]]; do
+      [[ $(stat -c %A "$d") == *x ]] || chmod o+x "$d"
+      d=$(dirname "$d")
+    done
+    chown postgres: "$PG_DIR"
+  fi
+  if [[ ! -f $PG_DATA/PG_VERSION ]]; then
+    rm -rf "$PG_DATA"
+    say "postgresql: creating a cluster in $PG_DATA"
+    pg_as_owner "$bin/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --locale=C --no-sync > "$PG_DIR/initdb.log" 2>&1 ||
+      { cat "$PG_DIR/initdb.log" >&2; die "postgresql: initdb failed (log above)"; }
+  fi
+  if ! postgresql_running; then
+    listening "$PG_PORT" && die "postgresql: port $PG_PORT is in use by another program; pick another FSML_POSTGRES_PORT"
+    say "postgresql: starting on 127.0.0.1:$PG_PORT (data $PG_DATA)"
+    # fsync stays on: tests kill and restart it and expect committed data back.
+    pg_as_owner "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$TIMEOUT" \
+      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c max_connections=200" start > /dev/null 9>&- ||
+      { tail -n 25 "$PG_LOG" >&2; die "postgresql: the server did not start (log above)"; }
+    say "postgresql: ready in $(elapsed "$t0") s"
+  fi
+  if [[ -z "$(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'fsml'" postgres)" ]]; then
+    psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE fsml" postgres || die "postgresql: could not create database fsml"
+  fi
+  postgresql_url
+}
+
+postgresql_stop() {
+  if ! postgresql_running; then
+    say "postgresql: not running (data $PG_DATA)"
+    return 0
+  fi
+  say "postgresql: stopping"
+  pg_as_owner "$(postgresql_bin)/pg_ctl" -D "$PG_DATA" -m fast -w -t "$TIMEOUT" stop > /dev/null ||
+    die "postgresql: pg_ctl stop failed"
+  say "postgresql: stopped"
+}
+
+# ---------------------------------------------------------------- S3 (moto)
+
+S3_PORT=${FSML_S3_PORT:-4566}
+[[ "$S3_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || die "FSML_S3_PORT=$S3_PORT: not a port number"
+S3_DIR=$BASE/s3
+S3_PID_FILE=$S3_DIR/moto-$S3_PORT.pid
+S3_LOG=$S3_DIR/moto-$S3_PORT.log
+
+s3_url() { echo "http://127.0.0.1:$S3_PORT"; }
+
+s3_pid() {
+  local pid
+  pid=$(cat "$S3_PID_FILE" 2> /dev/null) || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" && grep -q "moto" "/proc/$pid/cmdline" 2> /dev/null && echo "$pid"
+}
+
+s3_answers() { curl -fsS -o /dev/null -m 2 "$(s3_url)/moto-api/" 2> /dev/null; }
+
+s3_status() {
+  local pid
+  if pid=$(s3_pid) && s3_answers; then
+    echo "s3: running $(s3_url) (moto, pid $pid)"
+    return 0
+  fi
+  if listening "$S3_PORT"; then echo "s3: stopped here; port $S3_PORT is used by another program"
+  else echo "s3: stopped (port $S3_PORT)"; fi
+  return 3
+}
+
+s3_start() {
+  local pid t0=$EPOCHREALTIME deadline=$((SECONDS + TIMEOUT))
+  mkdir -p "$S3_DIR"
+  if ! pid=$(s3_pid); then
+    listening "$S3_PORT" && die "s3: port $S3_PORT is in use by another program; pick another FSML_S3_PORT"
+    python3 -c "import moto.server" 2> /dev/null ||
+      die "s3: moto is not importable by $(command -v python3) (its server mode is the S3-compatible test server)"
+    say "s3: starting moto on 127.0.0.1:$S3_PORT"
+    setsid python3 -m moto.server -H 127.0.0.1 -p "$S3_PORT" > "$S3_LOG" 2>&1 < /dev/null 9>&- &
+    pid=$!
+    echo "$pid" > "$S3_PID_FILE"
+  fi
+  until s3_answers; do
+    alive "$pid" || { tail -n 25 "$S3_LOG" >&2; die "s3: moto exited while starting (log above)"; }
+    ((SECONDS < deadline)) || die "s3: moto did not answer within ${TIMEOUT}s"
+    sleep 0.1
+  done
+  say "s3: ready in $(elapsed "$t0") s"
+  s3_url
+}
+
+s3_stop() {
+  local pid
+  if ! pid=$(s3_pid); then
+    say "s3: not running"
+    return 0
+  fi
+  kill -TERM "$pid" 2> /dev/null || true
+  if ! wait_gone "$pid" "$S3_PORT"; then
+    kill -KILL "$pid" 2> /dev/null || true
+    wait_gone "$pid" "$S3_PORT" || die "s3: pid $pid still there after SIGKILL"
+  fi
+  rm -f "$S3_PID_FILE"
+  say "s3: stopped"
 }
 
 # ---------------------------------------------------------------- main

@@ -19,6 +19,8 @@ PACKAGES=(
   libfmt-dev libspdlog-dev libcli11-dev libstb-dev
   # serving: HTTP (Boost.Beast, header-only) and RabbitMQ's C client
   libboost-dev librabbitmq-dev
+  # scale-out stores: PostgreSQL's client, and libcurl + libxml2 for the S3 API
+  libpq-dev libcurl4-openssl-dev libxml2-dev
   # training: LibTorch, and OpenBLAS so it does not run on netlib's reference BLAS
   libtorch-dev libopenblas0-pthread
   # tests and benchmarks
@@ -26,6 +28,9 @@ PACKAGES=(
   # the message broker of the integration tests (started by scripts/services.sh) and the
   # Python worker that consumes the same queue
   rabbitmq-server python3-pika
+  # the scale-out tests' database server, and the aws CLI and boto3 that read
+  # fsml's S3 objects (the S3 server is moto, from the machine's Python)
+  postgresql awscli python3-boto3 curl
   # the peers benchmarks compare against, and the load generator
   python3-torch python3-torchvision python3-numpy python3-sklearn python3-pil
   python3-fastapi python3-uvicorn python3-celery python3-kombu wrk

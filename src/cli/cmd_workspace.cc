@@ -13,11 +13,21 @@ void RegisterWorkspaceCommands(CLI::App& app, Context& ctx) {
   {
     auto* cmd = app.add_subcommand("init", "make a folder an fsml workspace (fsml.toml + .fsml/)");
     auto dir = std::make_shared<std::string>(".");
+    auto meta = std::make_shared<std::string>(), blobs = std::make_shared<std::string>(),
+         queue = std::make_shared<std::string>();
     cmd->add_option("DIR", *dir, "folder, made if missing (default: the current folder)");
-    cmd->callback([&ctx, dir] {
+    cmd->add_option("--meta", *meta, "metadata database URL (default sqlite://.fsml/meta.db; or postgresql://...)");
+    cmd->add_option("--blobs", *blobs, "object store URL (default file://.fsml/objects; or s3://BUCKET/PREFIX?...)");
+    cmd->add_option("--queue", *queue, "job queue (default embedded; or amqp://...)");
+    cmd->callback([&ctx, dir, meta, blobs, queue] {
       Run(ctx, [&]() -> Status {
-        FSML_ASSIGN_OR_RETURN(auto ws, Workspace::Init(*dir));
-        std::cout << "initialized fsml workspace in " << ws->root().string() << "\n";
+        std::map<std::string, std::string> config;
+        if (!meta->empty()) config["store.meta"] = *meta;
+        if (!blobs->empty()) config["store.blobs"] = *blobs;
+        if (!queue->empty()) config["queue.url"] = *queue;
+        FSML_ASSIGN_OR_RETURN(auto ws, Workspace::Init(*dir, config));
+        std::cout << "initialized fsml workspace in " << ws->root().string() << " (metadata "
+                  << ws->meta().dialect() << ", objects " << ws->blobs().Describe() << ")\n";
         return Status::Ok();
       });
     });

@@ -12,11 +12,15 @@ namespace fsml {
 const std::vector<ConfigKey>& KnownConfigKeys() {
   static const std::vector<ConfigKey> keys = {
       {"store", "meta", "sqlite://.fsml/meta.db",
-       "metadata database: sqlite://PATH (relative to the workspace)"},
+       "metadata database: sqlite://PATH (relative to the workspace) or postgresql://USER@HOST:PORT/DB"},
       {"store", "blobs", "file://.fsml/objects",
-       "object store: file://PATH, a local content-addressed store"},
+       "object store: file://PATH (local) or s3://BUCKET/PREFIX?endpoint=URL&region=R (S3-compatible)"},
       {"store", "small_object_bytes", "131072",
        "objects up to this size are packed in the store's database; larger ones are files"},
+      {"store", "s3_access_key_id", "",
+       "S3 credentials (default: AWS_ACCESS_KEY_ID..., then ~/.aws/credentials); prefer the environment for secrets"},
+      {"store", "s3_secret_access_key", "", "S3 secret key (never printed)"},
+      {"store", "s3_session_token", "", "S3 session token, for temporary credentials"},
       {"queue", "url", "embedded", "job queue: embedded (in the metadata database) or amqp://user:pass@host:port/vhost (RabbitMQ)"},
       {"queue", "max_attempts", "5", "deliveries of a job before it is dead-lettered"},
       {"server", "listen", "127.0.0.1:8080", "address the server listens on"},
@@ -59,7 +63,7 @@ void Config::ApplyEnvironment() {
   }
 }
 
-Result<Config> Config::Parse(std::string_view toml_text, std::string_view source_name) {
+Result<Config> Config::Parse(std::string_view toml_text, std::string_view source_name, bool apply_environment) {
   Config c;
   for (const auto& k : KnownConfigKeys()) {
     c.values_[Dotted(k)] = k.default_value;
@@ -105,13 +109,13 @@ Result<Config> Config::Parse(std::string_view toml_text, std::string_view source
       c.origins_[dotted] = std::string(source_name);
     }
   }
-  c.ApplyEnvironment();
+  if (apply_environment) c.ApplyEnvironment();
   return c;
 }
 
-Result<Config> Config::Load(const std::string& path) {
+Result<Config> Config::Load(const std::string& path, bool apply_environment) {
   FSML_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 1 << 20));
-  return Parse(text, path);
+  return Parse(text, path, apply_environment);
 }
 
 const std::string& Config::Get(std::string_view dotted_key) const {
@@ -137,7 +141,7 @@ const std::string& Config::Origin(std::string_view dotted_key) const {
   return it->second;
 }
 
-std::string Config::DefaultToml() {
+std::string Config::DefaultToml(const std::map<std::string, std::string>& values) {
   std::ostringstream out;
   out << "# fsml workspace configuration. Every key can be overridden by an\n"
          "# environment variable FSML_<SECTION>_<KEY>, e.g. FSML_STORE_META.\n";
@@ -148,6 +152,11 @@ std::string Config::DefaultToml() {
       out << "\n[" << section << "]\n";
     }
     out << "# " << k.help << "\n";
+    auto given = values.find(Dotted(k));
+    if (given != values.end()) {
+      out << k.key << " = " << toml::value<std::string>(given->second) << "\n";
+      continue;
+    }
     bool is_number = !std::string(k.default_value).empty() &&
                      std::string(k.default_value).find_first_not_of("0123456789") == std::string::npos;
     if (is_number) out << k.key << " = " << k.default_value << "\n";

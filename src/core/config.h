@@ -29,9 +29,12 @@ class Config {
  public:
   // Defaults, then the environment.
   static Config Defaults();
-  // Parses TOML text (`source_name` appears in errors), then applies the environment.
-  static Result<Config> Parse(std::string_view toml_text, std::string_view source_name);
-  static Result<Config> Load(const std::string& path);
+  // Parses TOML text (`source_name` appears in errors), then applies the
+  // environment unless `apply_environment` is false (a config that describes
+  // another place, such as the target of `fsml store copy`).
+  static Result<Config> Parse(std::string_view toml_text, std::string_view source_name,
+                              bool apply_environment = true);
+  static Result<Config> Load(const std::string& path, bool apply_environment = true);
 
   // "store.meta" style key. REQUIRES: the key is in KnownConfigKeys().
   const std::string& Get(std::string_view dotted_key) const;
@@ -42,8 +45,9 @@ class Config {
   const std::string& Origin(std::string_view dotted_key) const;
   const std::map<std::string, std::string>& values() const { return values_; }
 
-  // The default fsml.toml written by `fsml init`, with every key commented.
-  static std::string DefaultToml();
+  // The default fsml.toml written by `fsml init`, with every key commented;
+  // `values` (dotted key -> string) replace defaults.
+  static std::string DefaultToml(const std::map<std::string, std::string>& values = {});
 
  private:
   void ApplyEnvironment();

@@ -6,14 +6,27 @@
 
 namespace fsml {
 
-Result<std::unique_ptr<Workspace>> Workspace::Init(const fs::path& dir) {
+Result<std::unique_ptr<Workspace>> Workspace::Init(const fs::path& dir, const std::map<std::string, std::string>& config) {
   std::error_code ec;
   if (fs::exists(dir / kConfigFileName, ec))
     return Err(AlreadyExists(fs::absolute(dir).string() + " is already an fsml workspace"));
   FSML_RETURN_IF_ERROR(MakeDirs(dir / ".fsml"));
   FSML_RETURN_IF_ERROR(WriteFileAtomic(dir / ".fsml" / ".gitignore", "*\n"));
-  FSML_RETURN_IF_ERROR(WriteFileAtomic(dir / kConfigFileName, Config::DefaultToml()));
-  return Open(dir);
+  FSML_RETURN_IF_ERROR(WriteFileAtomic(dir / kConfigFileName, Config::DefaultToml(config)));
+  auto ws = Open(dir);
+  // Remote stores open without a request; one look-up now shows a missing
+  // bucket, refused credentials or an unreachable server at init rather
+  // than at the first import.
+  if (ws) {
+    const Status first_seen = Aborted("listing probe: stop at the first object");
+    Status probe = (*ws)->blobs().ForEach([&](std::string_view, uint64_t) { return first_seen; });
+    if (!probe.ok() && !(probe.code() == first_seen.code() && probe.message() == first_seen.message()))
+      ws = Err(probe);
+  }
+  // A store that cannot be opened (a server down, a typo in a URL) leaves no
+  // workspace behind, so the same init can simply be run again.
+  if (!ws) fs::remove(dir / kConfigFileName, ec);
+  return ws;
 }
 
 Result<std::unique_ptr<Workspace>> Workspace::Open(const fs::path& root) {
@@ -27,12 +40,26 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const fs::path& root) {
                                ws->config_.Origin("log.level") + ") is not debug, info, warn or error"));
   log::Debug("workspace {}: store.meta={} store.blobs={}", ws->root_.string(), ws->config_.Get("store.meta"),
              ws->config_.Get("store.blobs"));
-  FSML_ASSIGN_OR_RETURN(ws->meta_, OpenMetaStore(ws->config_.Get("store.meta"), ws->root_.string()));
-  FSML_ASSIGN_OR_RETURN(int64_t small_bytes, ws->config_.GetInt("store.small_object_bytes"));
-  if (small_bytes < 0) return Err(InvalidArgument("store.small_object_bytes '" + ws->config_.Get("store.small_object_bytes") + "' is not a whole number"));
-  FSML_ASSIGN_OR_RETURN(ws->blobs_, OpenBlobStore(ws->config_.Get("store.blobs"), ws->root_.string(),
-                                                  static_cast<uint64_t>(small_bytes)));
+  FSML_ASSIGN_OR_RETURN(Stores stores, OpenStores(ws->config_, ws->root_));
+  ws->meta_ = std::move(stores.meta);
+  ws->blobs_ = std::move(stores.blobs);
   return ws;
+}
+
+Result<Workspace::Stores> Workspace::OpenStores(const Config& config, const fs::path& base_dir) {
+  Stores out;
+  FSML_ASSIGN_OR_RETURN(out.meta, OpenMetaStore(config.Get("store.meta"), base_dir.string()));
+  FSML_ASSIGN_OR_RETURN(int64_t small_bytes, config.GetInt("store.small_object_bytes"));
+  if (small_bytes < 0)
+    return Err(InvalidArgument("store.small_object_bytes '" + config.Get("store.small_object_bytes") +
+                               "' is not a whole number"));
+  BlobStoreOptions options;
+  options.small_object_bytes = static_cast<uint64_t>(small_bytes);
+  options.s3_access_key_id = config.Get("store.s3_access_key_id");
+  options.s3_secret_access_key = config.Get("store.s3_secret_access_key");
+  options.s3_session_token = config.Get("store.s3_session_token");
+  FSML_ASSIGN_OR_RETURN(out.blobs, OpenBlobStore(config.Get("store.blobs"), base_dir.string(), options));
+  return out;
 }
 
 Result<fs::path> Workspace::Locate(const std::optional<fs::path>& explicit_root) {

@@ -2,6 +2,7 @@
 // stores its configuration names (by default under .fsml/).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,9 +18,18 @@ inline constexpr const char* kConfigFileName = "fsml.toml";
 
 class Workspace {
  public:
-  // Creates fsml.toml and .fsml/ in `dir` (made if missing) and opens it.
-  // AlreadyExists when `dir` already holds a workspace.
-  static Result<std::unique_ptr<Workspace>> Init(const fs::path& dir);
+  // Creates fsml.toml (defaults, with `config`'s dotted keys set) and .fsml/
+  // in `dir` (made if missing) and opens it. AlreadyExists when `dir` already
+  // holds a workspace; when the stores cannot be opened, fsml.toml is removed.
+  static Result<std::unique_ptr<Workspace>> Init(const fs::path& dir,
+                                                 const std::map<std::string, std::string>& config = {});
+  // The metadata and object stores `config` names ([store] keys), relative
+  // paths resolved against `base_dir`.
+  struct Stores {
+    std::unique_ptr<MetaStore> meta;
+    std::unique_ptr<BlobStore> blobs;
+  };
+  static Result<Stores> OpenStores(const Config& config, const fs::path& base_dir);
   // Opens the workspace whose root is `root`.
   static Result<std::unique_ptr<Workspace>> Open(const fs::path& root);
   // The root to use: `explicit_root` if given, else $FSML_WORKSPACE, else the

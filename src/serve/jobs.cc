@@ -335,9 +335,9 @@ Status JobService::ApplyEvents(const std::vector<Delivery>& deliveries) {
       Result<int64_t> r = int64_t{0};
       if (event == "started") {
         r = ws_.meta().Exec(
-            "UPDATE jobs SET state = 'running', attempts = MAX(attempts, ?), worker = ?, updated_at = ? "
+            "UPDATE jobs SET state = 'running', attempts = CASE WHEN attempts > ? THEN attempts ELSE ? END, worker = ?, updated_at = ? "
             "WHERE id = ? AND state IN ('queued', 'running')",
-            {attempt, worker, now, id});
+            {attempt, attempt, worker, now, id});
       } else if (event == "succeeded" || event == "failed") {
         std::string model = e.contains("model") && e["model"].is_string() ? e["model"].get<std::string>() : "";
         SqlValue results = e.contains("results") && e["results"].is_array() ? SqlValue(e["results"].dump()) : SqlValue();
@@ -345,9 +345,9 @@ Status JobService::ApplyEvents(const std::vector<Delivery>& deliveries) {
         if (event == "failed" && std::holds_alternative<std::monostate>(error))
           error = ErrorJson("failed", "the worker reported a failure without details").dump();
         r = ws_.meta().Exec(
-            "UPDATE jobs SET state = ?, attempts = MAX(attempts, ?), worker = ?, model = ?, results = ?, error = ?, "
-            "updated_at = ? WHERE id = ? AND state NOT IN ('succeeded', 'failed', 'dead')",
-            {event, attempt, worker, model.empty() ? SqlValue() : SqlValue(model), results, error, now, id});
+            "UPDATE jobs SET state = ?, attempts = CASE WHEN attempts > ? THEN attempts ELSE ? END, worker = ?, model = ?, "
+            "results = ?, error = ?, updated_at = ? WHERE id = ? AND state NOT IN ('succeeded', 'failed', 'dead')",
+            {event, attempt, attempt, worker, model.empty() ? SqlValue() : SqlValue(model), results, error, now, id});
         if (r && *r == 0) ++duplicates;
         if (r && *r > 0) ++finished[event];
       } else {
@@ -397,9 +397,9 @@ void JobService::DeadLetterLoop() {
           json error = ErrorJson("dead", "gave up after " + std::to_string(options_.max_attempts) +
                                              " deliveries without a result (a worker crashed or timed out on it each time)");
           auto r = ws_.meta().Exec(
-              "UPDATE jobs SET state = 'dead', attempts = MAX(attempts, ?), error = ?, updated_at = ? WHERE id = ? AND "
-              "state NOT IN ('succeeded', 'failed', 'dead')",
-              {static_cast<int64_t>(options_.max_attempts), error.dump(), NowRfc3339(), id});
+              "UPDATE jobs SET state = 'dead', attempts = CASE WHEN attempts > ? THEN attempts ELSE ? END, error = ?, updated_at = ? "
+              "WHERE id = ? AND state NOT IN ('succeeded', 'failed', 'dead')",
+              {int64_t{options_.max_attempts}, int64_t{options_.max_attempts}, error.dump(), NowRfc3339(), id});
           if (!r) return r.error();
           if (*r > 0 && metrics_) metrics_->Add("fsml_jobs_finished_total", {{"state", "dead"}});
           if (*r > 0) log::Warn("jobs: {} is dead after {} deliveries", id, options_.max_attempts);

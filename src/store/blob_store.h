@@ -47,4 +47,20 @@ class BlobStore {
 Result<std::unique_ptr<BlobStore>> OpenBlobStore(std::string_view url, const std::string& base_dir,
                                                  uint64_t small_object_bytes);
 
+// What a store may need besides its URL: the local store's packing
+// threshold, and S3 credentials from the workspace config (when empty, an S3
+// store reads AWS_ACCESS_KEY_ID... and then ~/.aws/credentials).
+struct BlobStoreOptions {
+  uint64_t small_object_bytes = 128 * 1024;
+  std::string s3_access_key_id;
+  std::string s3_secret_access_key;  // never printed
+  std::string s3_session_token;
+};
+
+// Opens the store a URL names, as above, or
+//   s3://BUCKET[/PREFIX][?endpoint=URL&region=R&style=path|virtual...]
+//                 an S3-compatible object store (s3_blob_store.h).
+Result<std::unique_ptr<BlobStore>> OpenBlobStore(std::string_view url, const std::string& base_dir,
+                                                 const BlobStoreOptions& options);
+
 }  // namespace fsml

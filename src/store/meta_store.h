@@ -35,6 +35,11 @@ class SqlRow {
   virtual int64_t Int(int col) const = 0;
   virtual double Real(int col) const = 0;
   virtual std::string_view Text(int col) const = 0;
+  // The column's name as the query gives it.
+  virtual std::string_view ColumnName(int col) const = 0;
+  // The value with the type the database holds (integer, real, text, NULL);
+  // used to copy rows between stores without knowing their columns.
+  virtual SqlValue Value(int col) const = 0;
 };
 
 class MetaStore {
@@ -55,6 +60,10 @@ class MetaStore {
   virtual Status Transaction(const std::function<Status()>& body) = 0;
   // Checks the database's own structures (SQLite: PRAGMA quick_check).
   virtual Status CheckIntegrity() = 0;
+  // After rows were inserted into `table` with explicit ids (a copy), makes
+  // the next generated id follow the largest one. PostgreSQL's identity
+  // sequences do not follow explicit inserts; SQLite needs nothing.
+  virtual Status SyncGeneratedIds(std::string_view table) = 0;
   // The schema version after migrations.
   virtual int64_t schema_version() const = 0;
 
@@ -65,7 +74,8 @@ class MetaStore {
 };
 
 // Opens the store a URL names and runs pending migrations:
-//   sqlite://PATH   (PATH relative to `base_dir` unless absolute)
+//   sqlite://PATH                  (PATH relative to `base_dir` unless absolute)
+//   postgresql://USER@HOST:PORT/DB (any libpq URL; also postgres://)
 // Errors name the URL and what is wrong with it.
 Result<std::unique_ptr<MetaStore>> OpenMetaStore(std::string_view url, const std::string& base_dir);
 

@@ -3,6 +3,7 @@
 
 #include "core/fs.h"
 #include "store/meta_store.h"
+#include "store/postgres_meta_store.h"
 #include "store/schema.h"
 #include "store/sqlite_db.h"
 
@@ -22,6 +23,18 @@ class SqliteRow final : public SqlRow {
     const unsigned char* p = sqlite3_column_text(s_, c);
     if (p == nullptr) return {};
     return {reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s_, c))};
+  }
+  std::string_view ColumnName(int c) const override {
+    const char* n = sqlite3_column_name(s_, c);
+    return n == nullptr ? std::string_view{} : std::string_view{n};
+  }
+  SqlValue Value(int c) const override {
+    switch (sqlite3_column_type(s_, c)) {
+      case SQLITE_NULL: return std::monostate{};
+      case SQLITE_INTEGER: return Int(c);
+      case SQLITE_FLOAT: return Real(c);
+      default: return std::string(Text(c));
+    }
   }
 
  private:
@@ -83,6 +96,8 @@ class SqliteMetaStore final : public MetaStore {
     if (!c.ok()) db_->ExecScript("ROLLBACK").IgnoreError();
     return c;
   }
+
+  Status SyncGeneratedIds(std::string_view) override { return Status::Ok(); }
 
   Status CheckIntegrity() override {
     std::string result;
@@ -189,8 +204,9 @@ Result<std::unique_ptr<MetaStore>> OpenMetaStore(std::string_view url, const std
     FSML_RETURN_IF_ERROR(store->Migrate());
     return std::unique_ptr<MetaStore>(std::move(store));
   }
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) return OpenPostgresMetaStore(url);
   return Err(InvalidArgument("store.meta '" + std::string(url) +
-                             "': unsupported URL (expected sqlite://PATH)"));
+                             "': unsupported URL (expected sqlite://PATH or postgresql://...)"));
 }
 
 }  // namespace fsml

@@ -69,7 +69,7 @@ TEST_F(ConfigTest, KnownKeysAreUniqueAndDocumented) {
     EXPECT_TRUE(seen.insert(Dotted(k)).second) << Dotted(k);
     EXPECT_STRNE(k.help, "") << Dotted(k);
   }
-  EXPECT_EQ(seen.size(), 12u);
+  EXPECT_EQ(seen.size(), 15u);
 }
 
 TEST_F(ConfigTest, DefaultsHaveDocumentedValues) {
@@ -238,6 +238,28 @@ TEST_F(ConfigTest, DefaultTomlDocumentsEveryKey) {
   }
   EXPECT_THAT(text, HasSubstr("small_object_bytes = 131072\n"));  // an integer, not a string
   EXPECT_THAT(text, HasSubstr("name = \"\"\n"));
+}
+
+TEST_F(ConfigTest, DefaultTomlWithValuesWritesThemQuotedAndParsesBack) {
+  // A value with quotes, backslashes and a newline stays one TOML string.
+  const std::string hostile = "s3://b/p?endpoint=http://h:1\"\n[queue]\nurl = \\x";
+  std::string text = Config::DefaultToml({{"store.meta", "postgresql://u@h:5432/db"}, {"store.blobs", hostile}});
+  Config c = MustParse(text);
+  EXPECT_EQ(c.Get("store.meta"), "postgresql://u@h:5432/db");
+  EXPECT_EQ(c.Get("store.blobs"), hostile);
+  EXPECT_EQ(c.Get("queue.url"), "embedded");  // the injected section did not take
+}
+
+TEST_F(ConfigTest, EnvironmentIsAppliedUnlessTurnedOff) {
+  ::setenv("FSML_STORE_META", "postgresql://from-env/db", 1);
+  Result<Config> with = Config::Parse("[store]\nmeta = \"sqlite://file.db\"\n", "target.toml");
+  Result<Config> without = Config::Parse("[store]\nmeta = \"sqlite://file.db\"\n", "target.toml", false);
+  ::unsetenv("FSML_STORE_META");
+  ASSERT_TRUE(with.has_value());
+  ASSERT_TRUE(without.has_value());
+  EXPECT_EQ(with->Get("store.meta"), "postgresql://from-env/db");
+  EXPECT_EQ(without->Get("store.meta"), "sqlite://file.db");
+  EXPECT_EQ(without->Origin("store.meta"), "target.toml");
 }
 
 class ConfigFileTest : public ConfigTest {

@@ -1,6 +1,7 @@
 // The JobQueue contract, run against every implementation: the embedded
-// queue always, RabbitMQ when FSML_TEST_AMQP_URL names a broker (the
-// integration tier starts one with scripts/services.sh and sets it).
+// queue on SQLite always, the embedded queue on PostgreSQL when
+// FSML_TEST_PG_URL names a server, RabbitMQ when FSML_TEST_AMQP_URL names a
+// broker (the integration tier starts both with scripts/services.sh).
 #include "serve/job_queue.h"
 
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "../data/test_util.h"
+#include "../pg_test_database.h"
 
 namespace fsml {
 namespace {
@@ -20,7 +22,17 @@ class JobQueueContract : public test::WorkspaceTest, public ::testing::WithParam
  protected:
   void SetUp() override {
     test::WorkspaceTest::SetUp();
-    url_ = GetParam() == "embedded" ? "embedded" : (std::getenv("FSML_TEST_AMQP_URL") ? std::getenv("FSML_TEST_AMQP_URL") : "");
+    if (GetParam() == "embedded_postgresql") {
+      if (test::PgTestDatabase::AdminUrl().empty())
+        GTEST_SKIP() << "FSML_TEST_PG_URL is not set (scripts/services.sh start postgresql)";
+      pg_ = std::make_unique<test::PgTestDatabase>(test::PgTestDatabase::AdminUrl());
+      ASSERT_EQ(pg_->error(), "") << "create a test database";
+      auto store = OpenMetaStore(pg_->url(), dir_.string());
+      ASSERT_TRUE(store) << store.error().ToString();
+      pg_meta_ = std::move(*store);
+    }
+    url_ = GetParam().starts_with("embedded") ? "embedded"
+                                              : (std::getenv("FSML_TEST_AMQP_URL") ? std::getenv("FSML_TEST_AMQP_URL") : "");
     if (url_.empty()) GTEST_SKIP() << "FSML_TEST_AMQP_URL is not set (scripts/services.sh start rabbitmq)";
     options_.lease = 300ms;  // embedded: a dead consumer's messages return quickly
     q_ = Open();
@@ -28,7 +40,7 @@ class JobQueueContract : public test::WorkspaceTest, public ::testing::WithParam
     for (const char* name : {kJobsQueue, kResultsQueue, kDeadQueue}) Drain(*q_, name);
   }
   std::unique_ptr<JobQueue> Open() {
-    auto q = OpenJobQueue(url_, meta(), options_);
+    auto q = OpenJobQueue(url_, pg_meta_ ? *pg_meta_ : meta(), options_);
     EXPECT_TRUE(q) << q.error().ToString();
     return q ? std::move(*q) : nullptr;
   }
@@ -57,6 +69,15 @@ class JobQueueContract : public test::WorkspaceTest, public ::testing::WithParam
     return all;
   }
 
+  void TearDown() override {
+    q_.reset();
+    pg_meta_.reset();
+    pg_.reset();
+    test::WorkspaceTest::TearDown();
+  }
+
+  std::unique_ptr<test::PgTestDatabase> pg_;
+  std::unique_ptr<MetaStore> pg_meta_;  // the embedded queue's store on PostgreSQL
   std::string url_;
   QueueOptions options_;
   std::unique_ptr<JobQueue> q_;
@@ -168,7 +189,7 @@ TEST_P(JobQueueContract, ReceiveWaitsForAPublisher) {
 
 TEST_P(JobQueueContract, EmptyPublishIsANoOp) { EXPECT_TRUE(q_->Publish(kJobsQueue, {}).ok()); }
 
-INSTANTIATE_TEST_SUITE_P(Queues, JobQueueContract, ::testing::Values("embedded", "rabbitmq"),
+INSTANTIATE_TEST_SUITE_P(Queues, JobQueueContract, ::testing::Values("embedded", "embedded_postgresql", "rabbitmq"),
                          [](const auto& info) { return info.param; });
 
 class JobQueueUrlTest : public test::WorkspaceTest {};

@@ -126,11 +126,11 @@ TEST_F(BlobStoreTest, AbsolutePathIgnoresBaseDir) {
 }
 
 TEST_F(BlobStoreTest, UnsupportedUrlIsInvalidArgumentNamingTheUrl) {
-  auto r = OpenBlobStore("s3://bucket/objects", dir_.string(), kSmall);
+  auto r = OpenBlobStore("gs://bucket/objects", dir_.string(), kSmall);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
   EXPECT_EQ(r.error().message(),
-            "store.blobs 's3://bucket/objects': unsupported URL (expected file://PATH)");
+            "store.blobs 'gs://bucket/objects': unsupported URL (expected file://PATH or s3://BUCKET[/PREFIX])");
   auto empty = OpenBlobStore("file://", dir_.string(), kSmall);
   ASSERT_FALSE(empty.has_value());
   EXPECT_EQ(empty.error().code(), Code::kInvalidArgument);

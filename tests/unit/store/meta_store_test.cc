@@ -116,15 +116,15 @@ TEST_F(MetaStoreTest, AbsolutePathIgnoresBaseDir) {
 }
 
 TEST_F(MetaStoreTest, UnsupportedUrlIsInvalidArgumentNamingTheUrl) {
-  auto r = OpenMetaStore("postgresql://localhost/fsml", dir_.string());
+  auto r = OpenMetaStore("mysql://localhost/fsml", dir_.string());
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
   EXPECT_EQ(r.error().message(),
-            "store.meta 'postgresql://localhost/fsml': unsupported URL (expected sqlite://PATH)");
+            "store.meta 'mysql://localhost/fsml': unsupported URL (expected sqlite://PATH or postgresql://...)");
   auto bare = OpenMetaStore("meta.db", dir_.string());
   ASSERT_FALSE(bare.has_value());
   EXPECT_EQ(bare.error().message(),
-            "store.meta 'meta.db': unsupported URL (expected sqlite://PATH)");
+            "store.meta 'meta.db': unsupported URL (expected sqlite://PATH or postgresql://...)");
 }
 
 TEST_F(MetaStoreTest, UrlWithoutPathIsInvalidArgument) {

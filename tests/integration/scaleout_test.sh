@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# fsml on the scale-out backends: PostgreSQL for metadata, an S3-compatible
+# server for objects, RabbitMQ for jobs, all started by scripts/services.sh
+# (FSML_SERVICES_DIR and the FSML_*_PORT variables say which).
+#
+#   scaleout_test.sh with_backends SCRIPT CASE   run an end-to-end case of
+#                        tests/e2e/SCRIPT with every workspace on a fresh
+#                        database and bucket (FSML_STORE_* in the environment)
+#   scaleout_test.sh CASE                        one case below
+#
+# Each case gets its own database and bucket, dropped afterwards.
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+SERVICES=$ROOT/scripts/services.sh
+for s in postgresql s3; do
+  "$SERVICES" status "$s" > /dev/null || { echo "$s is not running: scripts/services.sh start $s" >&2; exit 1; }
+done
+PG_ADMIN=$("$SERVICES" url postgresql | sed 's|/fsml$|/postgres|')
+S3=$("$SERVICES" url s3)
+export AWS_ACCESS_KEY_ID=fsml-test AWS_SECRET_ACCESS_KEY=fsml-test-secret AWS_DEFAULT_REGION=us-east-1
+NAME=fsml_$(echo "${2:-$1}" | tr -c 'a-z0-9\n' '_')_$$
+BUCKET=$(echo "$NAME" | tr '_' '-')
+META_URL=$(echo "$PG_ADMIN" | sed "s|/postgres$|/$NAME|")
+BLOBS_URL="s3://$BUCKET/ws?endpoint=$S3"
+
+psql_admin() { psql -qAt -v ON_ERROR_STOP=1 "$PG_ADMIN" "$@"; }
+s3_request() {  # s3_request METHOD PATH: a signed request, prints the HTTP status
+  curl -s -o /dev/null -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \
+    --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X "$1" "$S3$2"
+}
+make_backends() {  # a database and a bucket named $1
+  psql_admin -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" 2> /dev/null ||
+    { echo "cannot create database $1" >&2; exit 1; }
+  local code; code=$(s3_request PUT "/$(echo "$1" | tr '_' '-')")
+  [[ $code == 200 ]] || { echo "cannot create bucket for $1 (HTTP $code)" >&2; exit 1; }
+}
+drop_backends() { psql_admin -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" 2> /dev/null || true; }
+
+if [[ ${1:-} == with_backends ]]; then
+  make_backends "$NAME"
+  trap 'drop_backends "$NAME"' EXIT
+  export FSML_STORE_META=$META_URL FSML_STORE_BLOBS=$BLOBS_URL
+  bash "$ROOT/tests/e2e/$2" "$3"
+  exit
+fi
+
+source "$ROOT/tests/e2e/lib.sh"
+source "$ROOT/tests/e2e/serve_lib.sh"
+make_backends "$NAME"
+trap 'kill -9 $SPID ${WORKERS[*]} 2>/dev/null; drop_backends "$NAME"; drop_backends "${NAME}_back"; rm -rf "$T"' EXIT
+
+# A table's digests and the workspace's listings, to compare two workspaces.
+listings() {
+  fsml data log toy
+  fsml runs list
+  fsml models list
+  fsml eval list 2> /dev/null
+}
+
+# embedded -> PostgreSQL + S3 -> embedded: every row and object arrives, the
+# copies' digests agree both ways, and the listings read the same on each.
+case_store_copy_roundtrip() {
+  setup 600
+  fsml train toy@v1 --model mlp --epochs 1 --batch-size 32 --seed 1 > /dev/null || fail "train"
+  fsml models register 1 --name toy > /dev/null || fail "register"
+  fsml models alias toy 1 production > /dev/null || fail "alias"
+  fsml eval toy@production toy@v1 > /dev/null || fail "eval"
+  listings > before.txt
+  cat > scaleout.toml <<EOF
+[store]
+meta = "$META_URL"
+blobs = "$BLOBS_URL"
+EOF
+  "$FSML" -q store copy --to scaleout.toml --json > there.json 2> copy.err || { fail "copy to PostgreSQL + S3"; cat copy.err >&2; }
+  expect_eq "$(py 'd["objects"] == d["objects_copied"] > 600, d["rows"] > 1000' < there.json)" "True True" "copied: $(head -c 300 there.json)"
+  # A second copy into the same (now full) database is refused, changing nothing.
+  expect_fail "already holds data" fsml store copy --to scaleout.toml
+  fsml store copy --to scaleout.toml --switch > /dev/null 2>&1  # refused as well: no switch
+  grep -q 'sqlite://' fsml.toml || fail "a refused copy switched fsml.toml"
+  # Switch (the objects are all there already: none is copied again).
+  drop_backends "$NAME"; psql_admin -c "CREATE DATABASE $NAME"
+  "$FSML" -q store copy --to scaleout.toml --switch --json > switched.json 2> copy.err || { fail "copy --switch"; cat copy.err >&2; }
+  expect_eq "$(py 'd["objects_copied"], d["switched"]' < switched.json)" "0 True" "second copy"
+  grep -q "postgresql://" fsml.toml || fail "fsml.toml does not name PostgreSQL: $(grep meta fsml.toml)"
+  rm -rf .fsml/meta.db* .fsml/objects  # nothing may come from the local stores now
+  listings > scaleout.txt
+  diff before.txt scaleout.txt > /dev/null || { fail "listings differ on PostgreSQL + S3"; diff before.txt scaleout.txt >&2; }
+  expect_ok fsml doctor
+  fsml data export toy@v1 exp --format imagefolder > /dev/null || fail "export from PostgreSQL + S3"
+  expect_ok fsml predict toy@production "$(find exp/test -name '*.png' | sort | head -1)"
+  # Back to the embedded defaults, in a new folder.
+  mkdir back && cat > back/target.toml <<'EOF'
+[store]
+meta = "sqlite://.fsml/meta.db"
+blobs = "file://.fsml/objects"
+EOF
+  "$FSML" -q store copy --to back/target.toml --json > back.json 2> copy.err || { fail "copy back"; cat copy.err >&2; }
+  expect_eq "$(py '[(t["table"], t["rows"], t["digest"]) for t in d["tables"]]' < back.json)" \
+            "$(py '[(t["table"], t["rows"], t["digest"]) for t in d["tables"]]' < there.json)" "table digests there and back"
+  (cd back && cp target.toml fsml.toml && unset FSML_STORE_META FSML_STORE_BLOBS &&
+     "$FSML" -q doctor > /dev/null && { "$FSML" -q data log toy; "$FSML" -q runs list; "$FSML" -q models list; "$FSML" -q eval list; } > ../back.txt) ||
+    fail "the copied-back workspace"
+  diff before.txt back.txt > /dev/null || { fail "listings differ after the round trip"; diff before.txt back.txt >&2; }
+}
+
+# Bad credentials and a missing bucket: clear errors naming the endpoint and
+# bucket, no secret printed, nothing created.
+case_bad_s3_settings() {
+  AWS_SECRET_ACCESS_KEY=not-the-secret-123 expect_fail "no-such-bucket" \
+    fsml init ws --meta "$META_URL" --blobs "s3://no-such-bucket/x?endpoint=$S3"
+  grep -q "not-the-secret-123" "$T/err" && fail "the secret was printed"
+  [[ -e ws/fsml.toml ]] && fail "a failed init left fsml.toml"
+  expect_fail "127.0.0.1:1" fsml init ws2 --meta "$META_URL" --blobs "s3://$BUCKET/x?endpoint=http://127.0.0.1:1"
+  expect_fail "unknown" fsml init ws3 --meta "$META_URL" --blobs "s3://$BUCKET/x?endpoint=$S3&colour=blue"
+  expect_fail "127.0.0.1:1" fsml init ws4 --meta "postgresql://fsml:pw-123@127.0.0.1:1/nope?connect_timeout=2"
+  grep -q "pw-123" "$T/err" && fail "the database password was printed"
+  return 0
+}
+
+# Two "hosts" and a server, each in its own folder with its own fsml.toml
+# (no shared files), talking only through PostgreSQL, S3 and RabbitMQ: the
+# server accepts jobs, two workers serve them, one is killed mid-job, and the
+# other finishes every job exactly once.
+case_multi_host() {
+  "$SERVICES" status rabbitmq > /dev/null || { fail "RabbitMQ is not running"; return; }
+  local amqp; amqp=$("$SERVICES" url rabbitmq)
+  purge() {
+    /usr/bin/python3 - "$amqp" <<'PY'
+import sys, pika
+conn = pika.BlockingConnection(pika.URLParameters(sys.argv[1]))
+for q in ("fsml.jobs", "fsml.results", "fsml.jobs.dead"):
+    ch = conn.channel()
+    try: ch.queue_purge(q)
+    except pika.exceptions.ChannelClosedByBroker: pass
+conn.close()
+PY
+  }
+  purge
+  # Host a makes the model and serves (its stores from the environment);
+  # hosts b and c name the same stores in their own fsml.toml.
+  mkdir host-a host-b host-c
+  for h in b c; do
+    "$FSML" -q init "host-$h" --meta "$META_URL" --blobs "$BLOBS_URL" --queue "$amqp" > /dev/null || fail "init host-$h"
+  done
+  export FSML_STORE_META=$META_URL FSML_STORE_BLOBS=$BLOBS_URL FSML_QUEUE_URL=$amqp
+  cd host-a && serve_setup && start_server --workers 0 && cd "$T" || return
+  PNG=$T/host-a/$PNG
+  unset FSML_STORE_META FSML_STORE_BLOBS FSML_QUEUE_URL
+  (cd host-b && exec "$FSML" worker --hold-ms-for-test 5000 >> "$T/worker-b.out" 2>> "$T/worker-b.err") &
+  local victim=$!
+  WORKERS+=("$victim")
+  sleep 2
+  $CLIENT submit "$URL" "$TOKEN" toy@production "$PNG" 20 > ids.txt || { fail "submit"; return; }
+  sleep 2  # host b holds the jobs, results not yet published
+  kill -9 "$victim"
+  (cd host-c && exec "$FSML" worker >> "$T/worker-c.out" 2>> "$T/worker-c.err") &
+  WORKERS+=("$!")
+  $CLIENT wait "$URL" "$TOKEN" succeeded 20 90 > /dev/null || fail "the jobs of the killed worker were not finished by the other"
+  local id bad=0
+  while read -r id; do
+    api GET "/api/v1/jobs/$id" > /dev/null
+    [[ $(py 'd["state"], len(d["results"]), d["worker"].endswith("/'"${WORKERS[1]}"'")' < "$T/body") == "succeeded 1 True" ]] ||
+      { bad=$((bad + 1)); echo "  $(cat "$T/body")" >&2; }
+  done < ids.txt
+  expect_eq "$bad" "0" "jobs not succeeded exactly once"
+  [[ -z "$(ls -A host-c/.fsml | grep -v gitignore)" ]] || fail "host c wrote local data: $(ls -A host-c/.fsml)"
+  stop_server || fail "server did not stop cleanly"
+}
+
+run_case "$@"
