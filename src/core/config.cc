@@ -9,6 +9,16 @@
 
 namespace fsml {
 
+std::string MaskUrl(std::string_view url) {
+  std::string u(url);
+  size_t scheme = u.find("://");
+  size_t at = u.find('@', scheme == std::string::npos ? 0 : scheme + 3);
+  if (scheme == std::string::npos || at == std::string::npos) return u;
+  size_t colon = u.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return u;
+  return u.substr(0, colon + 1) + "***" + u.substr(at);
+}
+
 const std::vector<ConfigKey>& KnownConfigKeys() {
   static const std::vector<ConfigKey> keys = {
       {"store", "meta", "sqlite://.fsml/meta.db",

@@ -22,6 +22,10 @@ struct ConfigKey {
   const char* help;
 };
 
+// A URL with any password replaced by "***" (scheme://user:***@host...),
+// for messages and logs; other URLs unchanged.
+std::string MaskUrl(std::string_view url);
+
 // All known keys, in documentation order.
 const std::vector<ConfigKey>& KnownConfigKeys();
 

@@ -12,15 +12,17 @@ Digest Sha256(std::string_view bytes) {
   return d;
 }
 
-std::string ToHex(const Digest& d) {
+std::string HexEncode(const uint8_t* bytes, size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(64, '0');
-  for (size_t i = 0; i < d.size(); ++i) {
-    out[2 * i] = kHex[d[i] >> 4];
-    out[2 * i + 1] = kHex[d[i] & 0xf];
+  std::string out(2 * n, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kHex[bytes[i] >> 4];
+    out[2 * i + 1] = kHex[bytes[i] & 0xf];
   }
   return out;
 }
+
+std::string ToHex(const Digest& d) { return HexEncode(d.data(), d.size()); }
 
 std::string Sha256Hex(std::string_view bytes) { return ToHex(Sha256(bytes)); }
 

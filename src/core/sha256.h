@@ -15,6 +15,8 @@ using Digest = std::array<uint8_t, 32>;
 
 Digest Sha256(std::string_view bytes);
 std::string ToHex(const Digest& d);
+// Lower-case hex of any bytes.
+std::string HexEncode(const uint8_t* bytes, size_t n);
 std::string Sha256Hex(std::string_view bytes);
 // Parses 64 lowercase or uppercase hex characters.
 Result<Digest> DigestFromHex(std::string_view hex);

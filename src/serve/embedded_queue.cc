@@ -148,16 +148,6 @@ std::unique_ptr<JobQueue> NewEmbeddedQueue(MetaStore& meta, const QueueOptions& 
   return std::make_unique<EmbeddedQueue>(meta, options);
 }
 
-std::string MaskUrl(std::string_view url) {
-  std::string u(url);
-  size_t scheme = u.find("://");
-  size_t at = u.find('@', scheme == std::string::npos ? 0 : scheme + 3);
-  if (scheme == std::string::npos || at == std::string::npos) return u;
-  size_t colon = u.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return u;
-  return u.substr(0, colon + 1) + "***" + u.substr(at);
-}
-
 Result<std::unique_ptr<JobQueue>> OpenJobQueue(std::string_view url, MetaStore& meta, const QueueOptions& options) {
   if (options.max_attempts < 1 || options.max_attempts > 100) return Err(InvalidArgument("queue max_attempts must be 1 to 100"));
   if (url == "embedded" || url.empty()) return NewEmbeddedQueue(meta, options);

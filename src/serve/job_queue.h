@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config.h"  // MaskUrl, for queue URLs in messages
 #include "core/status.h"
 #include "store/meta_store.h"
 
@@ -84,9 +85,6 @@ class JobQueue {
 // "embedded" (the workspace's MetaStore) or "amqp://user:pass@host:port/vhost".
 // Errors name the URL with its password masked.
 Result<std::unique_ptr<JobQueue>> OpenJobQueue(std::string_view url, MetaStore& meta, const QueueOptions& options = {});
-
-// The URL with any password replaced by "***", for messages and logs.
-std::string MaskUrl(std::string_view url);
 
 // Implementations (job_queue.cc dispatches on the URL).
 std::unique_ptr<JobQueue> NewEmbeddedQueue(MetaStore& meta, const QueueOptions& options);

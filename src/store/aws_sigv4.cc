@@ -41,15 +41,7 @@ std::string FoldSpaces(std::string_view v) {
   return out;
 }
 
-std::string Hex(const uint8_t* p, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHex[p[i] >> 4];
-    out[2 * i + 1] = kHex[p[i] & 0xf];
-  }
-  return out;
-}
+std::string Hex(const uint8_t* p, size_t n) { return HexEncode(p, n); }
 
 std::string_view AsView(const Key& k) { return {reinterpret_cast<const char*>(k.data()), k.size()}; }
 

@@ -31,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/config.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "store/meta_store.h"
@@ -120,17 +121,6 @@ std::string TranslatePlaceholders(std::string_view sql, int& n) {
     }
   }
   return out;
-}
-
-// The URL with any password replaced by ***, for messages.
-std::string MaskPassword(std::string_view url) {
-  std::string u(url);
-  size_t scheme = u.find("://");
-  size_t at = u.find('@', scheme == std::string::npos ? 0 : scheme + 3);
-  if (scheme == std::string::npos || at == std::string::npos) return u;
-  size_t colon = u.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return u;
-  return u.substr(0, colon + 1) + "***" + u.substr(at);
 }
 
 class PostgresMetaStore final : public MetaStore {
@@ -398,7 +388,7 @@ class PostgresMetaStore final : public MetaStore {
 }  // namespace
 
 Result<std::unique_ptr<MetaStore>> OpenPostgresMetaStore(std::string_view url) {
-  std::string where = MaskPassword(url);
+  std::string where = MaskUrl(url);
   // libpq understands postgresql:// and postgres:// URLs; check it parses
   // before connecting, so a typo is a clear InvalidArgument.
   char* err = nullptr;

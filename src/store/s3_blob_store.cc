@@ -62,15 +62,7 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-std::string HexOf(const uint8_t* p, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHex[p[i] >> 4];
-    out[2 * i + 1] = kHex[p[i] & 0xf];
-  }
-  return out;
-}
+std::string HexOf(const uint8_t* p, size_t n) { return HexEncode(p, n); }
 
 int HexValue(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }  // REQUIRES: lower-case hex
 

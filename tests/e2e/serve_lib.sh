@@ -49,3 +49,17 @@ expect_status() {  # expect_status WANT CODE_SUBSTRING METHOD PATH [curl args...
   [[ -z "$code" ]] || grep -qF "\"code\":\"$code\"" "$T/body" || fail "$1 $2: want error code $code, got $(cat "$T/body")"
 }
 
+
+# purge_queues AMQP_URL: empties fsml's queues on a broker that outlives
+# each test case.
+purge_queues() {
+  /usr/bin/python3 - "$1" <<'PY'
+import sys, pika
+conn = pika.BlockingConnection(pika.URLParameters(sys.argv[1]))
+for q in ("fsml.jobs", "fsml.results", "fsml.jobs.dead"):
+    ch = conn.channel()
+    try: ch.queue_purge(q)
+    except pika.exceptions.ChannelClosedByBroker: pass  # not declared yet
+conn.close()
+PY
+}

@@ -11,18 +11,6 @@ source "$ROOT/tests/e2e/serve_lib.sh"
 AMQP=$("$ROOT/scripts/services.sh" url rabbitmq)
 "$ROOT/scripts/services.sh" status rabbitmq > /dev/null || { echo "RabbitMQ is not running: scripts/services.sh start rabbitmq" >&2; exit 1; }
 
-# Empties fsml's queues: the broker outlives each case.
-purge_queues() {
-  /usr/bin/python3 - "$AMQP" <<'PY'
-import sys, pika
-conn = pika.BlockingConnection(pika.URLParameters(sys.argv[1]))
-for q in ("fsml.jobs", "fsml.results", "fsml.jobs.dead"):
-    ch = conn.channel()
-    try: ch.queue_purge(q)
-    except pika.exceptions.ChannelClosedByBroker: pass  # not declared yet
-conn.close()
-PY
-}
 
 start_worker() {  # start_worker [ARGS...]: appends the pid to WORKERS, sets WPID
   "$FSML" worker --queue "$AMQP" "$@" >> "$T/worker.out" 2>> "$T/worker.err" &
@@ -43,7 +31,7 @@ expect_all_succeeded() {
 }
 
 case_worker_kill9_mid_job() {
-  serve_setup; purge_queues
+  serve_setup; purge_queues "$AMQP"
   start_server --queue "$AMQP" --workers 0 || return
   start_worker --hold-ms-for-test 5000
   local victim=$WPID
@@ -60,7 +48,7 @@ case_worker_kill9_mid_job() {
 }
 
 case_broker_restart_under_load() {
-  serve_setup; purge_queues
+  serve_setup; purge_queues "$AMQP"
   start_server --queue "$AMQP" --workers 0 || return
   start_worker
   $CLIENT submit "$URL" "$TOKEN" toy@production "$PNG" 300 restart > ids.txt 2> submit.err &
@@ -76,7 +64,7 @@ case_broker_restart_under_load() {
 }
 
 case_poison_job_is_dead_lettered() {
-  serve_setup; purge_queues
+  serve_setup; purge_queues "$AMQP"
   start_server --queue "$AMQP" --workers 0 || return
   $CLIENT submit "$URL" "$TOKEN" toy@production "$PNG" 1 > ids.txt || fail "submit"
   # Every worker that takes the job dies before finishing it.
@@ -92,7 +80,7 @@ case_poison_job_is_dead_lettered() {
 }
 
 case_python_pika_worker() {
-  serve_setup; purge_queues
+  serve_setup; purge_queues "$AMQP"
   start_server --queue "$AMQP" --workers 0 || return
   fsml models export toy@production export > /dev/null || fail "export"
   /usr/bin/python3 "$ROOT/tests/integration/pika_worker.py" "$AMQP" export --max-jobs 3 > pika.out 2>&1 &

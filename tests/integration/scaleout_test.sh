@@ -124,18 +124,7 @@ case_bad_s3_settings() {
 case_multi_host() {
   "$SERVICES" status rabbitmq > /dev/null || { fail "RabbitMQ is not running"; return; }
   local amqp; amqp=$("$SERVICES" url rabbitmq)
-  purge() {
-    /usr/bin/python3 - "$amqp" <<'PY'
-import sys, pika
-conn = pika.BlockingConnection(pika.URLParameters(sys.argv[1]))
-for q in ("fsml.jobs", "fsml.results", "fsml.jobs.dead"):
-    ch = conn.channel()
-    try: ch.queue_purge(q)
-    except pika.exceptions.ChannelClosedByBroker: pass
-conn.close()
-PY
-  }
-  purge
+  purge_queues "$amqp"
   # Host a makes the model and serves (its stores from the environment);
   # hosts b and c name the same stores in their own fsml.toml.
   mkdir host-a host-b host-c
