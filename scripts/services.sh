@@ -15,6 +15,9 @@
 #   FSML_RABBITMQ_PORT      AMQP port (default 5673; Erlang distribution uses PORT+20000)
 #   FSML_POSTGRES_PORT      PostgreSQL port (default 55432)
 #   FSML_S3_PORT            S3-compatible server port (default 4566)
+#   FSML_SERVICES_LISTEN    the IPv4 address servers listen on and URLs name
+#                           (default 127.0.0.1; the multi-host test uses an
+#                           address of its own network namespace)
 #   FSML_SERVICES_TIMEOUT   seconds to wait for a start or a stop (default 60)
 #
 # RabbitMQ keeps everything under $FSML_SERVICES_DIR/rabbitmq. Its node is
@@ -34,6 +37,8 @@ set -euo pipefail
 
 SERVICES=(rabbitmq postgresql s3)
 BASE=$(realpath -m "${FSML_SERVICES_DIR:-/tmp/fsml-services-$(id -u)}")
+LISTEN=${FSML_SERVICES_LISTEN:-127.0.0.1}
+[[ "$LISTEN" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || { echo "services: FSML_SERVICES_LISTEN=$LISTEN: need an IPv4 address" >&2; exit 1; }
 TIMEOUT=${FSML_SERVICES_TIMEOUT:-60}
 PY=/usr/bin/python3  # Debian's Python: the one with python3-pika
 
@@ -43,13 +48,13 @@ say() { echo "services: $*" >&2; }
 # Seconds since $1 (an $EPOCHREALTIME), with one decimal.
 elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
-# True while something listens on 127.0.0.1:$1. Uses ss when present: a test
+# True while something listens on port $1. Uses ss when present: a test
 # connection would show up in the server's log as a broken client.
 listening() {
   if command -v ss > /dev/null; then
     [[ -n "$(ss -Hltn "sport = :$1" 2> /dev/null)" ]]
   else
-    (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null
+    (exec 3<> "/dev/tcp/$LISTEN/$1") 2> /dev/null
   fi
 }
 
@@ -94,7 +99,7 @@ RMQ_BOOT_LOG=$RMQ_DIR/log/fsml-$RMQ_PORT.boot.log  # output of the last rabbitmq
 
 # The path is the virtual host, URL-encoded: "/%2F" is the default vhost "/" in
 # every client (a bare trailing "/" means the empty vhost "" to librabbitmq).
-rabbitmq_url() { echo "amqp://guest:guest@127.0.0.1:$RMQ_PORT/%2F"; }
+rabbitmq_url() { echo "amqp://guest:guest@$LISTEN:$RMQ_PORT/%2F"; }
 
 # The environment every rabbitmq-server and rabbitmqctl call runs in. HOME
 # holds the Erlang cookie, which rabbitmqctl must share with the node.
@@ -102,6 +107,8 @@ rabbitmq_env() {
   [[ -x $RMQ_BIN/rabbitmq-server ]] || die "RabbitMQ is not installed ($RMQ_BIN/rabbitmq-server missing): apt-get install rabbitmq-server"
   mkdir -p "$RMQ_DIR/home" "$RMQ_DIR/log" "$RMQ_DIR/mnesia"
   [[ -f $RMQ_DIR/enabled_plugins ]] || echo '[].' > "$RMQ_DIR/enabled_plugins"
+  # The guest user may log in only over loopback unless told otherwise.
+  if [[ $LISTEN != 127.0.0.1 ]]; then echo "loopback_users = none" > "$RMQ_DIR/rabbitmq.conf"; else rm -f "$RMQ_DIR/rabbitmq.conf"; fi
   if [[ ! -f $RMQ_DIR/home/.erlang.cookie ]]; then
     # Written before the first start so that two nodes starting at once do not race to create it.
     (umask 077 && od -An -tx1 -N10 /dev/urandom | tr -d ' \n' > "$RMQ_DIR/home/.erlang.cookie.tmp") &&
@@ -110,7 +117,7 @@ rabbitmq_env() {
     rm -f "$RMQ_DIR/home/.erlang.cookie.tmp"
   fi
   export HOME=$RMQ_DIR/home
-  export RABBITMQ_NODENAME=$RMQ_NODE RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$RMQ_PORT \
+  export RABBITMQ_NODENAME=$RMQ_NODE RABBITMQ_NODE_IP_ADDRESS=$LISTEN RABBITMQ_NODE_PORT=$RMQ_PORT \
     RABBITMQ_DIST_PORT=$RMQ_DIST_PORT RABBITMQ_MNESIA_BASE=$RMQ_DIR/mnesia RABBITMQ_LOG_BASE=$RMQ_DIR/log \
     RABBITMQ_ENABLED_PLUGINS_FILE=$RMQ_DIR/enabled_plugins RABBITMQ_CONFIG_FILE=$RMQ_DIR/rabbitmq \
     RABBITMQ_ADVANCED_CONFIG_FILE=$RMQ_DIR/advanced.config RABBITMQ_CONF_ENV_FILE=$RMQ_DIR/rabbitmq-env.conf \
@@ -207,7 +214,7 @@ rabbitmq_start() {
       die "rabbitmq: port $port is in use by another program; pick other ports with FSML_RABBITMQ_PORT=N (uses N and N+20000)"
     done
     rm -f "$RMQ_PID_FILE"
-    say "rabbitmq: starting node $RMQ_NODE on 127.0.0.1:$RMQ_PORT (data $RMQ_DIR)"
+    say "rabbitmq: starting node $RMQ_NODE on $LISTEN:$RMQ_PORT (data $RMQ_DIR)"
     # In the foreground, in its own session, in the background: unlike
     # -detached this keeps what the node prints before its log file opens (a
     # bad config, say) in the boot log, and gives a process to watch.
@@ -263,7 +270,7 @@ PG_DIR=$BASE/postgresql
 PG_DATA=$PG_DIR/data-$PG_PORT
 PG_LOG=$PG_DIR/server-$PG_PORT.log
 
-postgresql_url() { echo "postgresql://postgres@127.0.0.1:$PG_PORT/fsml"; }
+postgresql_url() { echo "postgresql://postgres@$LISTEN:$PG_PORT/fsml"; }
 
 # The PostgreSQL 15 server programs (pg_ctl, initdb, postgres).
 postgresql_bin() {
@@ -283,7 +290,7 @@ pg_as_owner() {
 postgresql_running() { pg_as_owner "$(postgresql_bin)/pg_ctl" -D "$PG_DATA" status > /dev/null 2>&1; }
 
 postgresql_status() {
-  if postgresql_running && pg_isready -q -h 127.0.0.1 -p "$PG_PORT" 2> /dev/null; then
+  if postgresql_running && pg_isready -q -h "$LISTEN" -p "$PG_PORT" 2> /dev/null; then
     echo "postgresql: running $(postgresql_url) (data $PG_DATA)"
     return 0
   fi
@@ -311,17 +318,21 @@ postgresql_start() {
     pg_as_owner "$bin/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --locale=C --no-sync > "$PG_DIR/initdb.log" 2>&1 ||
       { cat "$PG_DIR/initdb.log" >&2; die "postgresql: initdb failed (log above)"; }
   fi
+  # initdb trusts loopback only; another listen address trusts its /24.
+  if [[ $LISTEN != 127.0.0.1 ]] && ! grep -q "^host all all ${LISTEN%.*}.0/24 trust" "$PG_DATA/pg_hba.conf"; then
+    echo "host all all ${LISTEN%.*}.0/24 trust" >> "$PG_DATA/pg_hba.conf"
+  fi
   if ! postgresql_running; then
     listening "$PG_PORT" && die "postgresql: port $PG_PORT is in use by another program; pick another FSML_POSTGRES_PORT"
-    say "postgresql: starting on 127.0.0.1:$PG_PORT (data $PG_DATA)"
+    say "postgresql: starting on $LISTEN:$PG_PORT (data $PG_DATA)"
     # fsync stays on: tests kill and restart it and expect committed data back.
     pg_as_owner "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$TIMEOUT" \
-      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c max_connections=200" start > /dev/null 9>&- ||
+      -o "-c listen_addresses=$LISTEN -p $PG_PORT -k $PG_DIR -c max_connections=200" start > /dev/null 9>&- ||
       { tail -n 25 "$PG_LOG" >&2; die "postgresql: the server did not start (log above)"; }
     say "postgresql: ready in $(elapsed "$t0") s"
   fi
-  if [[ -z "$(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'fsml'" postgres)" ]]; then
-    psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE fsml" postgres || die "postgresql: could not create database fsml"
+  if [[ -z "$(psql -h "$LISTEN" -p "$PG_PORT" -U postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'fsml'" postgres)" ]]; then
+    psql -q -h "$LISTEN" -p "$PG_PORT" -U postgres -c "CREATE DATABASE fsml" postgres || die "postgresql: could not create database fsml"
   fi
   postgresql_url
 }
@@ -345,7 +356,7 @@ S3_DIR=$BASE/s3
 S3_PID_FILE=$S3_DIR/moto-$S3_PORT.pid
 S3_LOG=$S3_DIR/moto-$S3_PORT.log
 
-s3_url() { echo "http://127.0.0.1:$S3_PORT"; }
+s3_url() { echo "http://$LISTEN:$S3_PORT"; }
 
 s3_pid() {
   local pid
@@ -373,8 +384,8 @@ s3_start() {
     listening "$S3_PORT" && die "s3: port $S3_PORT is in use by another program; pick another FSML_S3_PORT"
     python3 -c "import moto.server" 2> /dev/null ||
       die "s3: moto is not importable by $(command -v python3) (its server mode is the S3-compatible test server)"
-    say "s3: starting moto on 127.0.0.1:$S3_PORT"
-    setsid python3 -m moto.server -H 127.0.0.1 -p "$S3_PORT" > "$S3_LOG" 2>&1 < /dev/null 9>&- &
+    say "s3: starting moto on $LISTEN:$S3_PORT"
+    setsid python3 -m moto.server -H "$LISTEN" -p "$S3_PORT" > "$S3_LOG" 2>&1 < /dev/null 9>&- &
     pid=$!
     echo "$pid" > "$S3_PID_FILE"
   fi

@@ -117,34 +117,99 @@ case_bad_s3_settings() {
   return 0
 }
 
-# Two "hosts" and a server, each in its own folder with its own fsml.toml
-# (no shared files), talking only through PostgreSQL, S3 and RabbitMQ: the
-# server accepts jobs, two workers serve them, one is killed mid-job, and the
-# other finishes every job exactly once.
+# A server host and two worker hosts, each in its own folder with its own
+# fsml.toml (no shared files), talking only through PostgreSQL, S3 and
+# RabbitMQ: the server accepts jobs, two workers serve them, one is killed
+# mid-job, and the other finishes every job exactly once.
+#
+# Where network namespaces can be made (root, `ip netns`), every host is a
+# namespace of its own on a private bridge, with its own loopback, and the
+# three servers run in a fourth one: nothing is reachable but over that
+# network. Elsewhere the hosts are processes on this machine's loopback.
+NETNS=()
+BRIDGE=""
+netns_available() {
+  ((EUID == 0)) && command -v ip > /dev/null || return 1
+  local probe=fsml-probe-$$
+  ip netns add "$probe" 2> /dev/null || return 1
+  ip netns del "$probe"
+}
+netns_cleanup() {
+  [[ -n "${SVC_ENV:-}" ]] && ip netns exec "${NETNS[0]}" env $SVC_ENV "$SERVICES" stop > /dev/null 2>&1
+  local ns
+  for ns in "${NETNS[@]}"; do
+    ip netns pids "$ns" 2> /dev/null | xargs -r kill -9 2> /dev/null
+    ip netns del "$ns" 2> /dev/null
+  done
+  [[ -n "$BRIDGE" ]] && ip link del "$BRIDGE" 2> /dev/null
+  return 0
+}
+# make_host NAME ADDRESS: a namespace with loopback and eth0 at ADDRESS on the bridge.
+make_host() {
+  local ns=fsml-$$-$1 veth=fv$$$1
+  ip netns add "$ns" && NETNS+=("$ns") &&
+    ip link add "$veth" type veth peer name eth0 netns "$ns" &&
+    ip link set "$veth" master "$BRIDGE" up &&
+    ip -n "$ns" addr add "$2/24" dev eth0 && ip -n "$ns" link set eth0 up && ip -n "$ns" link set lo up
+}
+
 case_multi_host() {
-  "$SERVICES" status rabbitmq > /dev/null || { fail "RabbitMQ is not running"; return; }
-  local amqp; amqp=$("$SERVICES" url rabbitmq)
-  purge_queues "$amqp"
-  # Host a makes the model and serves (its stores from the environment);
+  local run_a=() run_b=() run_c=() amqp meta=$META_URL blobs=$BLOBS_URL listen=127.0.0.1:0
+  if netns_available; then
+    local net=10.231.$(($$ % 200 + 20))
+    BRIDGE=fsbr$$
+    trap 'netns_cleanup; kill -9 $SPID ${WORKERS[*]} 2>/dev/null; drop_backends "$NAME"; rm -rf "$T"' EXIT
+    ip link add "$BRIDGE" type bridge && ip addr add "$net.1/24" dev "$BRIDGE" && ip link set "$BRIDGE" up ||
+      { fail "bridge"; return; }
+    make_host svc "$net.2" && make_host a "$net.11" && make_host b "$net.12" && make_host c "$net.13" ||
+      { fail "network namespaces"; return; }
+    echo "hosts: servers $net.2, server host a $net.11, workers b $net.12 and c $net.13 (network namespaces)"
+    SVC_ENV="FSML_SERVICES_DIR=$T/services FSML_SERVICES_LISTEN=$net.2 FSML_POSTGRES_PORT=5432 FSML_S3_PORT=4566 FSML_RABBITMQ_PORT=5672"
+    ip netns exec "${NETNS[0]}" env $SVC_ENV "$SERVICES" start postgresql s3 rabbitmq > /dev/null 2> services.err ||
+      { fail "servers in their namespace"; cat services.err >&2; return; }
+    meta=postgresql://postgres@$net.2:5432/fsml
+    blobs="s3://fsml-hosts/ws?endpoint=http://$net.2:4566"
+    amqp="amqp://guest:guest@$net.2:5672/%2F"
+    S3=http://$net.2:4566
+    [[ $(s3_request PUT /fsml-hosts) == 200 ]] || { fail "bucket"; return; }
+    run_a=(ip netns exec "fsml-$$-a"); run_b=(ip netns exec "fsml-$$-b"); run_c=(ip netns exec "fsml-$$-c")
+    listen=$net.11:8080
+  else
+    echo "hosts: processes on loopback (network namespaces are not available here)"
+    "$SERVICES" status rabbitmq > /dev/null || { fail "RabbitMQ is not running"; return; }
+    amqp=$("$SERVICES" url rabbitmq)
+    purge_queues "$amqp"
+  fi
+  # This machine makes the model (as any data host would); host a serves;
   # hosts b and c name the same stores in their own fsml.toml.
   mkdir host-a host-b host-c
   for h in b c; do
-    "$FSML" -q init "host-$h" --meta "$META_URL" --blobs "$BLOBS_URL" --queue "$amqp" > /dev/null || fail "init host-$h"
+    "$FSML" -q init "host-$h" --meta "$meta" --blobs "$blobs" --queue "$amqp" > /dev/null || fail "init host-$h"
   done
-  export FSML_STORE_META=$META_URL FSML_STORE_BLOBS=$BLOBS_URL FSML_QUEUE_URL=$amqp
-  cd host-a && serve_setup && start_server --workers 0 && cd "$T" || return
+  export FSML_STORE_META=$meta FSML_STORE_BLOBS=$blobs FSML_QUEUE_URL=$amqp
+  cd host-a && serve_setup && cd "$T" || return
   PNG=$T/host-a/$PNG
+  (cd host-a && exec "${run_a[@]}" "$FSML" serve --listen "$listen" --workers 0 > "$T/serve.out" 2> "$T/serve.err") &
+  SPID=$!
   unset FSML_STORE_META FSML_STORE_BLOBS FSML_QUEUE_URL
-  (cd host-b && exec "$FSML" worker --hold-ms-for-test 5000 >> "$T/worker-b.out" 2>> "$T/worker-b.err") &
+  URL=""
+  for _ in $(seq 100); do
+    URL=$(sed -n 's/^listening on //p' "$T/serve.out")
+    [[ -n "$URL" && $(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz") == 200 ]] && break
+    sleep 0.2
+  done
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz") == 200 ]] || { fail "server on host a not ready"; cat "$T/serve.err" >&2; return; }
+  (cd host-b && exec "${run_b[@]}" "$FSML" worker --hold-ms-for-test 5000 >> "$T/worker-b.out" 2>> "$T/worker-b.err") &
   local victim=$!
   WORKERS+=("$victim")
   sleep 2
   $CLIENT submit "$URL" "$TOKEN" toy@production "$PNG" 20 > ids.txt || { fail "submit"; return; }
   sleep 2  # host b holds the jobs, results not yet published
   kill -9 "$victim"
-  (cd host-c && exec "$FSML" worker >> "$T/worker-c.out" 2>> "$T/worker-c.err") &
+  (cd host-c && exec "${run_c[@]}" "$FSML" worker >> "$T/worker-c.out" 2>> "$T/worker-c.err") &
   WORKERS+=("$!")
-  $CLIENT wait "$URL" "$TOKEN" succeeded 20 90 > /dev/null || fail "the jobs of the killed worker were not finished by the other"
+  $CLIENT wait "$URL" "$TOKEN" succeeded 20 90 > /dev/null ||
+    { fail "the jobs of the killed worker were not finished by the other"; tail -5 "$T/worker-c.err" >&2; }
   local id bad=0
   while read -r id; do
     api GET "/api/v1/jobs/$id" > /dev/null
@@ -153,7 +218,8 @@ case_multi_host() {
   done < ids.txt
   expect_eq "$bad" "0" "jobs not succeeded exactly once"
   [[ -z "$(ls -A host-c/.fsml | grep -v gitignore)" ]] || fail "host c wrote local data: $(ls -A host-c/.fsml)"
-  stop_server || fail "server did not stop cleanly"
+  [[ -z "$(ls -A host-a/.fsml 2> /dev/null | grep -v gitignore)" ]] || fail "host a wrote local data: $(ls -A host-a/.fsml)"
+  kill -TERM "$SPID"; wait "$SPID" || fail "server did not stop cleanly"; SPID=""
 }
 
 run_case "$@"
