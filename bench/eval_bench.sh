@@ -63,18 +63,7 @@ if [[ ! -f $OUT/.ready ]]; then
   mkdir -p "$OUT"
   if ((QUICK)); then
     say "quick: idx files with the first 6,000 training and 2,000 test images of Fashion-MNIST"
-    "$PY" - "$FASHION_DIR" "$OUT/idx" <<'PY'
-import gzip, os, struct, sys
-src, dst = sys.argv[1:]
-os.makedirs(dst, exist_ok=True)
-for prefix, n in (("train", 6000), ("t10k", 2000)):
-    images = gzip.open(f"{src}/{prefix}-images-idx3-ubyte.gz").read()
-    labels = gzip.open(f"{src}/{prefix}-labels-idx1-ubyte.gz").read()
-    with open(f"{dst}/{prefix}-images-idx3-ubyte", "wb") as f:
-        f.write(struct.pack(">IIII", 0x803, n, 28, 28) + images[16:16 + n * 784])
-    with open(f"{dst}/{prefix}-labels-idx1-ubyte", "wb") as f:
-        f.write(struct.pack(">II", 0x801, n) + labels[8:8 + n])
-PY
+    "$PY" "$(dirname "${BASH_SOURCE[0]}")/fashion_subset.py" "$FASHION_DIR" "$OUT/idx"
     "$FSML" -q init "$WS" > /dev/null
     fs import fashion "$OUT/idx" --format fashion-mnist > /dev/null
     fs data commit fashion -m "Fashion-MNIST subset (eval_bench --quick)" > /dev/null

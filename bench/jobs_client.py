@@ -49,6 +49,30 @@ def split(n, threads):
 
 # ------------------------------------------------------------------ fsml ----
 
+def wait_done(a, n, t0, count_done, counter, errors, timeline, check=None, stall_detail=lambda: ""):
+    """Polls count_done() every a.poll seconds until it reaches n; returns the
+    time it did. Records (seconds, submitted, done) in timeline; fails on a
+    client error, on check() raising, or when nothing finishes for
+    a.stall_timeout seconds."""
+    last_progress, last_done = t0, -1
+    while True:
+        time.sleep(a.poll)
+        now = time.perf_counter()
+        done = count_done()
+        timeline.append((round(now - t0, 3), counter[0], done))
+        if errors:
+            raise Fail(errors[0])
+        if check:
+            check(now)
+        if done >= n:
+            return now
+        if done != last_done:
+            last_done, last_progress = done, now
+        elif now - last_progress > a.stall_timeout:
+            raise Fail(f"nothing finished for {a.stall_timeout:.0f} s: {done}/{n} done, {counter[0]} submitted"
+                       f"{stall_detail()}")
+
+
 class Fsml:
     def __init__(self, a, images):
         self.a = a
@@ -111,29 +135,22 @@ class Fsml:
                    for idx in split(n, a.threads)]
         for t in threads:
             t.start()
-        last_progress, last_done, last_bad_check = t0, -1, 0.0
-        while True:
-            time.sleep(a.poll)
-            now = time.perf_counter()
-            done = self.total(poll, "succeeded") - base["succeeded"]
-            timeline.append((round(now - t0, 3), counter[0], done))
-            if errors:
-                raise Fail(errors[0])
-            if now - last_bad_check >= 1.0:
-                last_bad_check = now
-                for s in ("failed", "dead"):
-                    if self.total(poll, s) > base[s]:
-                        j = self.get(poll, f"/api/v1/jobs?state={s}&limit=1")["jobs"]
-                        raise Fail(f"{self.total(poll, s) - base[s]} job(s) {s}; e.g. {json.dumps(j[:1])[:600]}")
-            if done >= n:
-                end = now
-                break
-            if done != last_done:
-                last_done, last_progress = done, now
-            elif now - last_progress > a.stall_timeout:
-                states = {s: self.total(poll, s) for s in ("queued", "running", "succeeded", "failed", "dead")}
-                raise Fail(f"no job finished for {a.stall_timeout:.0f} s: {done}/{n} succeeded, {counter[0]} submitted; "
-                           f"totals by state {states}")
+        last_bad_check = [0.0]
+
+        def no_failed_jobs(now):  # once a second: any failed or dead job ends the run
+            if now - last_bad_check[0] < 1.0:
+                return
+            last_bad_check[0] = now
+            for s in ("failed", "dead"):
+                if self.total(poll, s) > base[s]:
+                    j = self.get(poll, f"/api/v1/jobs?state={s}&limit=1")["jobs"]
+                    raise Fail(f"{self.total(poll, s) - base[s]} job(s) {s}; e.g. {json.dumps(j[:1])[:600]}")
+
+        def states():
+            return "; totals by state " + str({s: self.total(poll, s) for s in ("queued", "running", "succeeded", "failed", "dead")})
+
+        end = wait_done(a, n, t0, lambda: self.total(poll, "succeeded") - base["succeeded"], counter, errors, timeline,
+                        check=no_failed_jobs, stall_detail=states)
         for t in threads:
             t.join()
         poll.close()
@@ -211,30 +228,9 @@ class CeleryPeer:
         threads = [threading.Thread(target=worker, args=(idx,), daemon=True) for idx in split(n, a.threads)]
         for t in threads:
             t.start()
-        if self.file_dir:
-            last_done, last_progress = -1, t0
-            while True:
-                time.sleep(a.poll)
-                now = time.perf_counter()
-                done = self.result_files() - base
-                timeline.append((round(now - t0, 3), counter[0], done))
-                if errors:
-                    raise Fail(errors[0])
-                if done >= n:
-                    end = now
-                    break
-                if done != last_done:
-                    last_done, last_progress = done, now
-                elif now - last_progress > a.stall_timeout:
-                    raise Fail(f"no task finished for {a.stall_timeout:.0f} s: {done}/{n} results, {counter[0]} submitted")
-            for t in threads:
-                t.join()
-        else:
-            for t in threads:
-                t.join()
-            if errors:
-                raise Fail(errors[0])
-            end = max(ends)
+        end = wait_done(a, n, t0, lambda: self.result_files() - base, counter, errors, timeline)
+        for t in threads:
+            t.join()
         return {"seconds": end - t0, "submit_seconds": max(submit_ends) - t0, "timeline": timeline if timed else None,
                 "ids": ids}
 

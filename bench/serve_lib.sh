@@ -74,18 +74,7 @@ make_model_workspace() {
   [[ -f $fashion/t10k-images-idx3-ubyte.gz ]] || die "$fashion is missing (scripts/setup.sh installs dataset-fashion-mnist)"
   rm -rf "$dir"
   mkdir -p "$dir"
-  "$PY" - "$fashion" "$dir/idx" <<'PY'
-import gzip, os, struct, sys
-src, dst = sys.argv[1:]
-os.makedirs(dst, exist_ok=True)
-for prefix, n in (("train", 6000), ("t10k", 2000)):
-    images = gzip.open(f"{src}/{prefix}-images-idx3-ubyte.gz").read()
-    labels = gzip.open(f"{src}/{prefix}-labels-idx1-ubyte.gz").read()
-    with open(f"{dst}/{prefix}-images-idx3-ubyte", "wb") as f:
-        f.write(struct.pack(">IIII", 0x803, n, 28, 28) + images[16:16 + n * 784])
-    with open(f"{dst}/{prefix}-labels-idx1-ubyte", "wb") as f:
-        f.write(struct.pack(">II", 0x801, n) + labels[8:8 + n])
-PY
+  "$PY" "$(dirname "${BASH_SOURCE[0]}")/fashion_subset.py" "$fashion" "$dir/idx"
   "$FSML" -q init "$ws" > /dev/null
   "$FSML" -q -w "$ws" import fashion "$dir/idx" --format fashion-mnist > /dev/null
   "$FSML" -q -w "$ws" data commit fashion -m "Fashion-MNIST subset (serving benchmarks)" > /dev/null

@@ -4,19 +4,9 @@
 #include <array>
 #include <cctype>
 
+#include "core/text.h"
+
 namespace fsml::http {
-
-static std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-static std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
 
 std::string Request::Header(std::string_view lower_name) const {
   auto it = headers.find(std::string(lower_name));
@@ -238,7 +228,7 @@ std::string Base64Encode(std::string_view bytes) {
 }
 
 std::string MediaType(std::string_view content_type) {
-  return Lower(Trim(content_type.substr(0, content_type.find(';'))));
+  return AsciiLower(TrimSpace(content_type.substr(0, content_type.find(';'))));
 }
 
 // The value of parameter `name` in a header like `multipart/form-data; boundary="x"`.
@@ -246,10 +236,10 @@ static std::optional<std::string> HeaderParam(std::string_view header, std::stri
   size_t pos = header.find(';');
   while (pos != std::string_view::npos) {
     size_t next = header.find(';', pos + 1);
-    std::string_view p = Trim(header.substr(pos + 1, next == std::string_view::npos ? std::string_view::npos : next - pos - 1));
+    std::string_view p = TrimSpace(header.substr(pos + 1, next == std::string_view::npos ? std::string_view::npos : next - pos - 1));
     size_t eq = p.find('=');
-    if (eq != std::string_view::npos && Lower(Trim(p.substr(0, eq))) == name) {
-      std::string_view v = Trim(p.substr(eq + 1));
+    if (eq != std::string_view::npos && AsciiLower(TrimSpace(p.substr(0, eq))) == name) {
+      std::string_view v = TrimSpace(p.substr(eq + 1));
       if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
       return std::string(v);
     }
@@ -294,8 +284,8 @@ Result<std::vector<Part>> ParseMultipart(std::string_view content_type, std::str
       std::string_view line = headers.substr(line_start, line_end - line_start);
       size_t colon = line.find(':');
       if (colon == std::string_view::npos) return Err(InvalidArgument("multipart part header without ':'"));
-      std::string name = Lower(Trim(line.substr(0, colon)));
-      std::string_view value = Trim(line.substr(colon + 1));
+      std::string name = AsciiLower(TrimSpace(line.substr(0, colon)));
+      std::string_view value = TrimSpace(line.substr(colon + 1));
       if (name == "content-disposition") {
         part.name = HeaderParam(value, "name").value_or("");
         part.filename = HeaderParam(value, "filename").value_or("");

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "core/sha256.h"
+#include "core/text.h"
 
 namespace fsml::sigv4 {
 namespace {
@@ -14,14 +15,6 @@ namespace {
 bool IsUnreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 // Trims the ends and folds each run of spaces or tabs into one space.
@@ -87,7 +80,7 @@ std::string CanonicalQueryString(std::span<const std::pair<std::string, std::str
 CanonicalHeaderList CanonicalHeaders(std::span<const Header> headers) {
   std::vector<std::pair<std::string, std::string>> lowered;
   lowered.reserve(headers.size());
-  for (const Header& h : headers) lowered.emplace_back(Lower(FoldSpaces(h.name)), FoldSpaces(h.value));
+  for (const Header& h : headers) lowered.emplace_back(AsciiLower(FoldSpaces(h.name)), FoldSpaces(h.value));
   // Stable: values of a repeated name keep the order they were given in.
   std::stable_sort(lowered.begin(), lowered.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -40,13 +40,6 @@ class BlobStore {
   virtual std::string Describe() const = 0;
 };
 
-// Opens the store a URL names:
-//   file://PATH   a local store (PATH relative to `base_dir` unless absolute);
-//                 objects up to `small_object_bytes` are packed in an SQLite
-//                 database, larger ones are files sharded by key prefix.
-Result<std::unique_ptr<BlobStore>> OpenBlobStore(std::string_view url, const std::string& base_dir,
-                                                 uint64_t small_object_bytes);
-
 // What a store may need besides its URL: the local store's packing
 // threshold, and S3 credentials from the workspace config (when empty, an S3
 // store reads AWS_ACCESS_KEY_ID... and then ~/.aws/credentials).
@@ -57,10 +50,17 @@ struct BlobStoreOptions {
   std::string s3_session_token;
 };
 
-// Opens the store a URL names, as above, or
+// Opens the store a URL names:
+//   file://PATH   a local store (PATH relative to `base_dir` unless absolute);
+//                 objects up to `small_object_bytes` are packed in an SQLite
+//                 database, larger ones are files sharded by key prefix;
 //   s3://BUCKET[/PREFIX][?endpoint=URL&region=R&style=path|virtual...]
 //                 an S3-compatible object store (s3_blob_store.h).
 Result<std::unique_ptr<BlobStore>> OpenBlobStore(std::string_view url, const std::string& base_dir,
                                                  const BlobStoreOptions& options);
+// The same with only the packing threshold (S3 credentials from the
+// environment or the credentials file).
+Result<std::unique_ptr<BlobStore>> OpenBlobStore(std::string_view url, const std::string& base_dir,
+                                                 uint64_t small_object_bytes);
 
 }  // namespace fsml

@@ -20,7 +20,7 @@
 
 #include "core/sha256.h"
 #include "store/blob_store.h"
-#include "store/s3_blob_store.h"
+#include "store/local_blob_store.h"
 #include "store/sqlite_db.h"
 
 namespace fsml {
@@ -255,14 +255,10 @@ class LocalBlobStore final : public BlobStore {
 
 }  // namespace
 
-Result<std::unique_ptr<BlobStore>> OpenBlobStore(std::string_view url, const std::string& base_dir,
-                                                 uint64_t small_object_bytes) {
+Result<std::unique_ptr<BlobStore>> OpenLocalBlobStore(std::string_view url, const std::string& base_dir,
+                                                      uint64_t small_object_bytes) {
   constexpr std::string_view kFile = "file://";
-  if (url.substr(0, 5) == "s3://") return OpenS3BlobStore(url, nullptr);
-  if (url.substr(0, kFile.size()) != kFile) {
-    return Err(InvalidArgument("store.blobs '" + std::string(url) +
-                               "': unsupported URL (expected file://PATH or s3://BUCKET[/PREFIX])"));
-  }
+  FSML_DCHECK(url.starts_with(kFile));  // OpenBlobStore dispatches on the scheme
   fs::path root(std::string(url.substr(kFile.size())));
   if (root.empty()) return Err(InvalidArgument("store.blobs '" + std::string(url) + "': no path"));
   if (root.is_relative()) root = fs::path(base_dir) / root;

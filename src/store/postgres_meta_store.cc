@@ -50,10 +50,16 @@ struct PgResultDeleter {
 };
 using PgResultPtr = std::unique_ptr<PGresult, PgResultDeleter>;
 
+// A statement prepared on a connection.
+struct PreparedStatement {
+  std::string name;
+  int params = 0;
+};
+
 // One connection and the statements prepared on it.
 struct PgConnection {
   PGconn* conn = nullptr;
-  std::unordered_map<std::string, std::string> prepared;  // translated SQL -> statement name
+  std::unordered_map<std::string, PreparedStatement> prepared;  // fsml's SQL (with ?) -> statement
   ~PgConnection() {
     if (conn != nullptr) PQfinish(conn);
   }
@@ -326,18 +332,24 @@ class PostgresMetaStore final : public MetaStore {
   }
 
   Result<PgResultPtr> RunOn(PgConnection& c, std::string_view sql, const SqlParams& params) {
-    int n = 0;
-    std::string translated = TranslatePlaceholders(sql, n);
-    if (n != static_cast<int>(params.size()))
-      return Err(Internal("'" + std::string(sql.substr(0, 60)) + "' takes " + std::to_string(n) + " parameters, got " +
-                          std::to_string(params.size())));
-    auto it = c.prepared.find(translated);
+    // Placeholders are rewritten once, when the statement is first prepared
+    // on this connection; later calls only look it up.
+    auto count_error = [&](int n) {
+      return Internal("'" + std::string(sql.substr(0, 60)) + "' takes " + std::to_string(n) + " parameters, got " +
+                      std::to_string(params.size()));
+    };
+    auto it = c.prepared.find(std::string(sql));
     if (it == c.prepared.end()) {
-      std::string name = "s" + std::to_string(c.prepared.size());
-      PgResultPtr p(PQprepare(c.conn, name.c_str(), translated.c_str(), n, nullptr));
+      PreparedStatement st;
+      std::string translated = TranslatePlaceholders(sql, st.params);
+      if (st.params != static_cast<int>(params.size())) return Err(count_error(st.params));
+      st.name = "s" + std::to_string(c.prepared.size());
+      PgResultPtr p(PQprepare(c.conn, st.name.c_str(), translated.c_str(), st.params, nullptr));
       FSML_RETURN_IF_ERROR(CheckResult(c, p.get(), sql));
-      it = c.prepared.emplace(std::move(translated), std::move(name)).first;
+      it = c.prepared.emplace(std::string(sql), std::move(st)).first;
     }
+    const int n = it->second.params;
+    if (n != static_cast<int>(params.size())) return Err(count_error(n));
     std::vector<std::string> storage(params.size());
     std::vector<const char*> values(params.size(), nullptr);
     std::vector<int> lengths(params.size(), 0);
@@ -355,7 +367,7 @@ class PostgresMetaStore final : public MetaStore {
       values[i] = storage[i].c_str();
       lengths[i] = static_cast<int>(storage[i].size());
     }
-    PgResultPtr r(PQexecPrepared(c.conn, it->second.c_str(), n, values.data(), lengths.data(), nullptr, 0));
+    PgResultPtr r(PQexecPrepared(c.conn, it->second.name.c_str(), n, values.data(), lengths.data(), nullptr, 0));
     FSML_RETURN_IF_ERROR(CheckResult(c, r.get(), sql));
     return r;
   }

@@ -32,6 +32,7 @@
 #include "core/log.h"
 #include "core/parallel.h"
 #include "core/sha256.h"
+#include "core/text.h"
 #include "store/aws_sigv4.h"
 #include "store/s3_parsers.h"
 
@@ -45,22 +46,6 @@ constexpr uint64_t kMaxParts = 10000;
 constexpr int kPutManyTransfers = 16;  // objects in flight at once in PutMany
 constexpr int kPartTransfers = 4;      // parts in flight at once for one in-memory object
 constexpr size_t kMaxIdleHandles = 64;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
 
 std::string HexOf(const uint8_t* p, size_t n) { return HexEncode(p, n); }
 
@@ -154,7 +139,7 @@ const xmlNode* ChildNamed(const xmlNode* n, const char* name) {
 std::string ChildText(const xmlNode* n, const char* name) { return TextOf(ChildNamed(n, name)); }
 
 std::string Unquote(std::string_view etag) {
-  etag = Trim(etag);
+  etag = TrimSpace(etag);
   if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
   return std::string(etag);
 }
@@ -223,7 +208,7 @@ Result<Endpoint> ParseEndpoint(const std::string& text) {
     return s;
   };
   Endpoint e;
-  e.scheme = Lower(part(CURLUPART_SCHEME).value_or(""));
+  e.scheme = AsciiLower(part(CURLUPART_SCHEME).value_or(""));
   if (e.scheme != "http" && e.scheme != "https") return bad("the scheme is not http or https");
   if (part(CURLUPART_USER) || part(CURLUPART_PASSWORD)) return bad("credentials do not belong in the endpoint");
   std::string path = part(CURLUPART_PATH).value_or("/");
@@ -231,7 +216,7 @@ Result<Endpoint> ParseEndpoint(const std::string& text) {
   if (part(CURLUPART_QUERY) || part(CURLUPART_FRAGMENT)) return bad("it has a query or fragment");
   std::optional<std::string> host = part(CURLUPART_HOST);
   if (!host || host->empty()) return bad("no host");
-  e.host_port = Lower(*host);
+  e.host_port = AsciiLower(*host);
   if (auto port = part(CURLUPART_PORT)) e.host_port += ":" + *port;
   return e;
 }
@@ -303,10 +288,10 @@ struct HttpResponse {
 // Whether the ETag of a response is the MD5 of the object's bytes: not for
 // multipart objects ("...-N") and not under SSE-KMS or SSE-C.
 bool EtagIsMd5(const HttpResponse& r, std::string_view etag) {
-  std::string sse = Lower(r.Header("x-amz-server-side-encryption"));
+  std::string sse = AsciiLower(r.Header("x-amz-server-side-encryption"));
   if (sse.rfind("aws:kms", 0) == 0) return false;
   if (!r.Header("x-amz-server-side-encryption-customer-algorithm").empty()) return false;
-  return etag.size() == 32 && IsLowerHex(Lower(etag));
+  return etag.size() == 32 && IsLowerHex(AsciiLower(etag));
 }
 
 struct BodyReader {
@@ -357,8 +342,8 @@ size_t ReadHeader(char* data, size_t size, size_t n, void* p) {
   if (line.rfind("HTTP/", 0) == 0) {
     r->headers.clear();  // a new response (after 100 Continue)
   } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
-    std::string name = Lower(Trim(line.substr(0, colon)));
-    std::string value(Trim(line.substr(colon + 1)));
+    std::string name = AsciiLower(TrimSpace(line.substr(0, colon)));
+    std::string value(TrimSpace(line.substr(colon + 1)));
     if (name == "content-length" && r->reserve_body) {
       uint64_t len = 0;
       if (ParseInt(value, &len) && len <= (uint64_t{5} << 30)) r->body.reserve(static_cast<size_t>(len));
@@ -538,7 +523,7 @@ struct S3Client::Impl {
     if (a.curl == CURLE_OK) {
       curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a.response.status);
     } else {
-      a.curl_error = errbuf[0] ? std::string(Trim(errbuf)) : curl_easy_strerror(a.curl);
+      a.curl_error = errbuf[0] ? std::string(TrimSpace(errbuf)) : curl_easy_strerror(a.curl);
       a.read_error = reader.error;
     }
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
@@ -630,10 +615,10 @@ struct S3Client::Impl {
   // Corruption unless the response's ETag is the MD5 of the bytes sent.
   Status CheckEtag(const HttpResponse& r, const HttpRequest& req, const Md5Digest& md5) const {
     std::string etag = Unquote(r.Header("etag"));
-    std::string sse = Lower(r.Header("x-amz-server-side-encryption"));
+    std::string sse = AsciiLower(r.Header("x-amz-server-side-encryption"));
     if (sse.rfind("aws:kms", 0) == 0 || !r.Header("x-amz-server-side-encryption-customer-algorithm").empty())
       return Status::Ok();  // the ETag is not an MD5; Content-MD5 was checked by S3
-    if (Lower(etag) != Md5Hex(md5)) {
+    if (AsciiLower(etag) != Md5Hex(md5)) {
       return Corruption(What(req) + ": S3 answered with ETag '" + etag + "', not the MD5 " + Md5Hex(md5) +
                         " of the bytes sent (damaged on the way?)");
     }
@@ -793,7 +778,7 @@ Result<std::string> S3Client::CompleteMultipartUpload(std::string_view bucket, s
   for (const S3Part& p : parts) {
     body += "<Part><PartNumber>" + std::to_string(p.number) + "</PartNumber><ETag>\"" + XmlEscape(p.etag) +
             "\"</ETag></Part>";
-    std::string md5 = Lower(p.etag);
+    std::string md5 = AsciiLower(p.etag);
     if (md5.size() != 32 || !IsLowerHex(md5)) {
       parts_are_md5 = false;
       continue;
@@ -819,15 +804,15 @@ Result<std::string> S3Client::CompleteMultipartUpload(std::string_view bucket, s
     std::optional<S3ErrorBody> e = ParseErrorBody(r.body);
     if (r.status == 404 && e && e->code == "NoSuchUpload" && !expected.empty()) {
       auto head = HeadObject(bucket, key);
-      if (head && *head && Lower((*head)->etag) == expected) return (*head)->etag;
+      if (head && *head && AsciiLower((*head)->etag) == expected) return (*head)->etag;
     }
     return Err(impl_->ErrorFor(r, req));
   }
   std::string etag = ParseCompleteEtag(r.body);
   if (etag.empty()) etag = Unquote(r.Header("etag"));
-  std::string sse = Lower(r.Header("x-amz-server-side-encryption"));
+  std::string sse = AsciiLower(r.Header("x-amz-server-side-encryption"));
   if (!expected.empty() && sse.rfind("aws:kms", 0) != 0) {
-    if (Lower(etag) != expected) {
+    if (AsciiLower(etag) != expected) {
       return Err(Corruption(impl_->What(req) + ": S3 answered with ETag '" + etag + "', not " + expected +
                             " of the parts sent"));
     }
@@ -961,12 +946,12 @@ std::optional<std::map<std::string, std::string>> ParseIniSection(std::string_vi
   bool found = false;
   while (!text.empty()) {  // lines as std::getline splits them
     size_t nl = text.find('\n');
-    std::string_view l = Trim(text.substr(0, nl));
+    std::string_view l = TrimSpace(text.substr(0, nl));
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     if (l.empty() || l.front() == '#' || l.front() == ';') continue;
     if (l.front() == '[' && l.back() == ']') {
-      std::string_view name = Trim(l.substr(1, l.size() - 2));
-      if (name.rfind("profile ", 0) == 0) name = Trim(name.substr(8));
+      std::string_view name = TrimSpace(l.substr(1, l.size() - 2));
+      if (name.rfind("profile ", 0) == 0) name = TrimSpace(name.substr(8));
       inside = name == section;
       found = found || inside;
       continue;
@@ -974,7 +959,7 @@ std::optional<std::map<std::string, std::string>> ParseIniSection(std::string_vi
     if (!inside) continue;
     size_t eq = l.find('=');
     if (eq == std::string_view::npos) continue;
-    keys[Lower(Trim(l.substr(0, eq)))] = std::string(Trim(l.substr(eq + 1)));
+    keys[AsciiLower(TrimSpace(l.substr(0, eq)))] = std::string(TrimSpace(l.substr(eq + 1)));
   }
   if (!found) return std::nullopt;
   return keys;
@@ -1124,7 +1109,7 @@ class S3BlobStore final : public BlobStore {
     if (!obj) return Err(NotFound("object " + std::string(key) + " is not in " + Describe()));
     if (verify) {
       bool hash_ok = Sha256(obj->bytes) == d;
-      bool etag_ok = !obj->etag_is_md5 || Lower(obj->etag) == Md5Hex(Md5(obj->bytes));
+      bool etag_ok = !obj->etag_is_md5 || AsciiLower(obj->etag) == Md5Hex(Md5(obj->bytes));
       if (!hash_ok) {
         return Err(Corruption("object " + std::string(key) + " in " + Describe() + " does not match its hash (" +
                               (etag_ok ? "S3 holds other bytes under its key"
