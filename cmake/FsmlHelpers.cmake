@@ -19,11 +19,13 @@ endfunction()
 
 # fsml_add_library(name SOURCES ... ): a shared library, so that the
 # training module (loaded with dlopen) and the program share one copy of
-# each module and its state.
+# each module and its state. Installed, the libraries sit together (in
+# lib/fsml, and in the Python wheel next to the module), so each finds the
+# others in its own folder.
 function(fsml_add_library name)
   add_library(${name} SHARED ${ARGN})
   set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/src
-                        INSTALL_RPATH "$ORIGIN/../lib/fsml")
+                        INSTALL_RPATH "$ORIGIN")
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   fsml_target_defaults(${name})
 endfunction()

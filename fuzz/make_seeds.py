@@ -225,8 +225,112 @@ def text_seeds():
         write("fuzz_config", name, text)
 
 
+def crawl_seeds():
+    url = {
+        "plain.txt": "http://example.com/",
+        "normalize.txt": "HTTP://Example.COM:80/%7ea/./b/../c/%2e%2E/d?b=2&a=1&b=1#frag",
+        "ipv6.txt": "https://[::1]:8443/x?y",
+        "relative.txt": "../g;x?y#s",
+        "base-and-ref.txt": "https://shop.example/a/b/c?p=1\n//cdn.example/x/../y z.png",
+        "javascript.txt": "javascript:void(0)",
+        "userinfo.txt": "http://user:pw@example.com/",
+        "http-g.txt": "http:g",
+        "whitespace.txt": "  a b\tc.html\n",
+        "fragment.txt": "#top",
+        "bad-port.txt": "http://example.com:0/",
+    }
+    for name, text in url.items():
+        write("fuzz_url", name, text)
+    write("fuzz_url", "escapes.txt", b"http://example.com/%zz/%E3%83%84/\xe3\x83\x84?q=%2f%7e&r=[]{}")
+    write("fuzz_url", "idn.txt", "http://b\u00fccher.example/".encode())
+    # curl decodes "%32" to the host "2" but reads "2" itself as 0.0.0.2, so the
+    # normal form was not a fixed point until ParseUrl re-read numeric hosts.
+    write("fuzz_url", "regress-escaped-numeric-host.txt", "http://%32")
+
+    robots = {
+        # RFC 9309 section 5.1.
+        "rfc9309.txt": (
+            "User-Agent: *\nDisallow: *.gif$\nDisallow: /example/\nAllow: /publications/\n\n"
+            "User-Agent: foobot\nDisallow:/\nAllow:/example/page.html\nAllow:/example/allowed.gif\n\n"
+            "User-Agent: barbot\nUser-Agent: bazbot\nDisallow: /example/page.html\n\nUser-Agent: quxbot\n\nEOF\n"),
+        "fuzzbot.txt": (
+            "User-agent: FuzzBot/1.0\nDisallow: /private\nAllow: /private/ok$\nCrawl-delay: 2.5\n"
+            "Sitemap: https://fuzz.example/sitemap.xml\n/private/ok\n/private/no\n"),
+        "wildcards.txt": "user-agent: *\ndisallow: /*.php$\nallow: /fish*.php\ndisallow: /$\n/fishheads/catfish.php\n",
+        "many-stars.txt": "user-agent: *\ndisallow: /*a*a*a*a*a*a*a*a*a*a*a*a*b$\n/" + "a" * 60 + "\n",
+        "percent.txt": ("user-agent: *\ndisallow: /path/file-with-a-%2A.html\ndisallow: /foo-%24\n"
+                        "disallow: /%62%61%7a/\u30c4\n/path/file-with-a-*.html\n/foo-$\n/baz/%E3%83%84\n"),
+        "bom-crlf.txt": "\ufeffUSER-AGENT : * # all\r\nDisallow:/tmp/\rAllow: /tmp/ok\r\nno colon\r\n",
+        "groups.txt": "disallow: /x\nuser-agent: a\nuser-agent: *\ncrawl-delay: 1\nallow:\nuser-agent: b\ndisallow: /\n",
+    }
+    for name, text in robots.items():
+        write("fuzz_robots", name, text)
+
+    sitemap = {
+        "urlset.xml": (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            "<url><loc>http://www.example.com/</loc><lastmod>2005-01-01</lastmod></url>\n"
+            "<url><loc>http://www.example.com/c?item=12&amp;desc=x</loc></url>\n"
+            "<url><loc><![CDATA[http://www.example.com/c?item=73&desc=y]]></loc></url>\n</urlset>\n"),
+        "index.xml": (
+            '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            "<sitemap><loc> http://www.example.com/s1.xml.gz </loc></sitemap></sitemapindex>"),
+        "prefixed.xml": ('<sm:urlset xmlns:sm="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                         "<sm:url><sm:loc>https://a.example/1</sm:loc></sm:url></sm:urlset>"),
+        "text.txt": "http://www.example.com/a\r\n\r\n  http://www.example.com/b  \nhttp://www.example.com/c",
+        "malformed.xml": "\n\n<urlset>\n<url><loc>a</url>\n",
+        "html.xml": "<!DOCTYPE html><html><body>Not found</body></html>",
+        "entity-blowup.xml": (
+            '<?xml version="1.0"?>\n<!DOCTYPE urlset [<!ENTITY a "aaaaaaaaaa">'
+            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>\n'
+            "<urlset><url><loc>&c;</loc></url></urlset>"),
+        "xxe.xml": ('<!DOCTYPE urlset [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                    "<urlset><url><loc>&x;</loc></url></urlset>"),
+    }
+    for name, text in sitemap.items():
+        write("fuzz_sitemap", name, text)
+    write("fuzz_sitemap", "utf16.xml", b"\xff\xfe" +
+          '<?xml version="1.0" encoding="UTF-16"?><urlset><url><loc>http://a.example/\u00e9</loc></url></urlset>'
+          .encode("utf-16-le"))
+    write("fuzz_sitemap", "latin1.xml",
+          b'<?xml version="1.0" encoding="ISO-8859-1"?><urlset><url><loc>http://a.example/\xe9</loc></url></urlset>')
+    write("fuzz_sitemap", "gzip.xml.gz", gz(b"<urlset><url><loc>http://a.example/</loc></url></urlset>"))
+
+
+def crawl_page_seeds():
+    config = {
+        "minimal.toml": ('[crawl]\nseeds = ["https://shop.example/"]\n[extract]\nitem_url = "/product/"\n'
+                         'media = "image"\n[extract.fields]\nimage = "//img[@id=\'product\']/@src"\n'),
+        "full.toml": ('[crawl]\nseeds = ["http://a.example/"]\nallow = ["^http://a\\\\.example/"]\n'
+                      'deny = ["/cart"]\nmax_depth = 3\nmax_pages = 9\ndelay_ms = 0\nrespect_robots = false\n'
+                      'timeout_s = 2\nmax_bytes = 4096\nuser_agent = "bot"\n[extract]\nitem_xpath = "//h1"\n'
+                      'follow = "//a/@href"\ntext = "t"\nlabel = "c"\nlabel_as = "label"\n'
+                      '[extract.fields]\nt = "//p"\nc = "string(//b)"\n'),
+        "bad-xpath.toml": ('[crawl]\nseeds = ["http://a.example/"]\n[extract]\nitem_url = "x"\ntext = "t"\n'
+                           '[extract.fields]\nt = "//p["\n'),
+        "unknown-key.toml": '[crawl]\nseeds = ["http://a.example/"]\ncolour = 1\n',
+    }
+    for name, text in config.items():
+        write("fuzz_crawl_config", name, text)
+    html = {
+        "product.html": ("<!DOCTYPE html><html><head><base href='/x/'><title>Shop</title></head><body>"
+                         "<h1> Ankle  boot no. 7 </h1><img id='product' src='/images/7.png'>"
+                         "<span class='price'>$9.50</span><div class='description'>Soft <b>suede</b></div>"
+                         "<a href='../p/8.html#r'>next</a><a href='//cdn.example/a b'>cdn</a>"
+                         "<a href='javascript:x()'>js</a></body></html>"),
+        "malformed.html": "<html><body><div class=description>a<b>b</div></div><h1>t<img id=product src=x.png>",
+        "entities.html": '<!DOCTYPE html [<!ENTITY x SYSTEM "file:///etc/passwd">]><h1>&x; &amp; &#x41;</h1>',
+        "not-html.txt": "plain text, no tags",
+    }
+    for name, text in html.items():
+        write("fuzz_html", name, text)
+
+
 if __name__ == "__main__":
     idx_seeds()
     manifest_seeds()
     image_seeds()
     text_seeds()
+    crawl_seeds()
+    crawl_page_seeds()

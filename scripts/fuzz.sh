@@ -11,6 +11,8 @@
 #   FSML_FUZZ_SECONDS=60                  fuzz longer (default 20)
 #   FSML_FUZZ_JOBS=1                      targets run at once (default: CPU count)
 #   FSML_FUZZ_TIMEOUT=10                  seconds one input may take (default 10)
+#   FSML_FUZZ_BUILD_DIR=dir               build there (default build-fuzz); scripts/test.sh
+#                                         shares its clang sanitizer build (build-asan)
 #
 # Reproduce a finding: build-fuzz/fuzz/<target> <input file>
 # Idempotent: new corpus entries go to a temporary folder that is removed on
@@ -19,7 +21,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS=(fuzz_idx fuzz_csv fuzz_jsonl fuzz_manifest fuzz_image fuzz_config fuzz_requirement fuzz_safetensors fuzz_http fuzz_s3)
+ALL_TARGETS=(fuzz_idx fuzz_csv fuzz_jsonl fuzz_manifest fuzz_image fuzz_config fuzz_requirement fuzz_safetensors fuzz_http fuzz_s3
+  fuzz_url fuzz_robots fuzz_sitemap fuzz_crawl_config fuzz_html)
 TARGETS=("$@")
 ((${#TARGETS[@]})) || TARGETS=("${ALL_TARGETS[@]}")
 for t in "${TARGETS[@]}"; do
@@ -29,14 +32,17 @@ done
 SECONDS_PER_TARGET=${FSML_FUZZ_SECONDS:-20}
 JOBS=${FSML_FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 PER_INPUT_TIMEOUT=${FSML_FUZZ_TIMEOUT:-10}
-BUILD_DIR=build-fuzz
+BUILD_DIR=${FSML_FUZZ_BUILD_DIR:-build-fuzz}
 ARTIFACTS=$BUILD_DIR/fuzz-artifacts
 
 command -v clang++ > /dev/null ||
   { echo "fuzz: clang++ not found; install clang and libclang-rt-14-dev (scripts/setup.sh does)" >&2; exit 2; }
 
+# A fresh build dir gets the fuzz targets alone; one already configured (the
+# shared sanitizer build) keeps its other settings.
+only_fuzz=(); [[ -f $BUILD_DIR/CMakeCache.txt ]] || only_fuzz=(-DFSML_BUILD_TESTS=OFF)
 CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DFSML_FUZZ=ON -DFSML_BUILD_TESTS=OFF -DFSML_BUILD_ML=OFF -DFSML_BUILD_BENCH=OFF > /dev/null
+  -DFSML_FUZZ=ON "${only_fuzz[@]}" -DFSML_BUILD_ML=OFF -DFSML_BUILD_BENCH=OFF > /dev/null
 cmake --build "$BUILD_DIR" --target "${TARGETS[@]}"
 
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/fsml-fuzz.XXXXXX")

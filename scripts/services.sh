@@ -7,14 +7,19 @@
 #   scripts/services.sh restart [NAME...]    stop + start, keeping the data
 #   scripts/services.sh status [NAME...]     one line per service; exit 3 if any is not running
 #   scripts/services.sh url NAME             the client URL (whether or not it runs)
+#   scripts/services.sh log NAME             the path of its log file (nginx: the access log)
 #
-# Services: rabbitmq, postgresql, s3.
+# Services: rabbitmq, postgresql, s3, nginx. Without a NAME, start and
+# restart leave nginx out unless FSML_SHOP_DIR is set.
 #
 # Environment:
 #   FSML_SERVICES_DIR       state of all services (default /tmp/fsml-services-$UID)
 #   FSML_RABBITMQ_PORT      AMQP port (default 5673; Erlang distribution uses PORT+20000)
 #   FSML_POSTGRES_PORT      PostgreSQL port (default 55432)
 #   FSML_S3_PORT            S3-compatible server port (default 4566)
+#   FSML_NGINX_PORT         nginx's HTTP port (default 8089)
+#   FSML_SHOP_DIR           the folder nginx serves (required to start it), e.g. the
+#                           crawler's test shop made by tests/fixtures/shop/make_shop.py
 #   FSML_SERVICES_LISTEN    the IPv4 address servers listen on and URLs name
 #                           (default 127.0.0.1; the multi-host test uses an
 #                           address of its own network namespace)
@@ -31,11 +36,22 @@
 # is moto's server mode from the Python on PATH; it keeps objects in memory,
 # so a stop empties it.
 #
+# nginx serves FSML_SHOP_DIR as static files, with the Lua module, from its
+# own nginx.conf in $FSML_SERVICES_DIR/nginx (never /etc/nginx), where its
+# pid file, error.log and access.log also are; one worker, keepalive, gzip.
+# The access log is emptied at each start and has one line per request:
+#   $msec $remote_addr "$request" $status $body_bytes_sent "$http_user_agent" $request_time
+# (e.g. 1764170000.123 127.0.0.1 "GET /index.html HTTP/1.1" 200 2264 "curl/7.88.1" 0.000).
+# If FSML_SHOP_DIR/.nginx/server.conf exists, it is included in the server
+# block (the shop's special pages; dot-files themselves are never served);
+# its Lua code may keep state in the shared dict ngx.shared.fsml, which each
+# start empties. The workers run as the folder's owner.
+#
 # To add a service, write its <name>_start, <name>_stop, <name>_status
-# (exit 0 when running) and <name>_url functions and list it in SERVICES.
+# (exit 0 when running), <name>_url and <name>_log functions and list it in SERVICES.
 set -euo pipefail
 
-SERVICES=(rabbitmq postgresql s3)
+SERVICES=(rabbitmq postgresql s3 nginx)
 BASE=$(realpath -m "${FSML_SERVICES_DIR:-/tmp/fsml-services-$(id -u)}")
 LISTEN=${FSML_SERVICES_LISTEN:-127.0.0.1}
 [[ "$LISTEN" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || { echo "services: FSML_SERVICES_LISTEN=$LISTEN: need an IPv4 address" >&2; exit 1; }
@@ -100,6 +116,7 @@ RMQ_BOOT_LOG=$RMQ_DIR/log/fsml-$RMQ_PORT.boot.log  # output of the last rabbitmq
 # The path is the virtual host, URL-encoded: "/%2F" is the default vhost "/" in
 # every client (a bare trailing "/" means the empty vhost "" to librabbitmq).
 rabbitmq_url() { echo "amqp://guest:guest@$LISTEN:$RMQ_PORT/%2F"; }
+rabbitmq_log() { echo "$RMQ_LOG"; }
 
 # The environment every rabbitmq-server and rabbitmqctl call runs in. HOME
 # holds the Erlang cookie, which rabbitmqctl must share with the node.
@@ -271,6 +288,7 @@ PG_DATA=$PG_DIR/data-$PG_PORT
 PG_LOG=$PG_DIR/server-$PG_PORT.log
 
 postgresql_url() { echo "postgresql://postgres@$LISTEN:$PG_PORT/fsml"; }
+postgresql_log() { echo "$PG_LOG"; }
 
 # The PostgreSQL 15 server programs (pg_ctl, initdb, postgres).
 postgresql_bin() {
@@ -357,6 +375,7 @@ S3_PID_FILE=$S3_DIR/moto-$S3_PORT.pid
 S3_LOG=$S3_DIR/moto-$S3_PORT.log
 
 s3_url() { echo "http://$LISTEN:$S3_PORT"; }
+s3_log() { echo "$S3_LOG"; }
 
 s3_pid() {
   local pid
@@ -413,6 +432,157 @@ s3_stop() {
   say "s3: stopped"
 }
 
+# ---------------------------------------------------------------- nginx (the crawler's test shop)
+
+NGINX_BIN=/usr/sbin/nginx
+NGINX_MODULES=/usr/lib/nginx/modules
+NGINX_PORT=${FSML_NGINX_PORT:-8089}
+[[ "$NGINX_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || die "FSML_NGINX_PORT=$NGINX_PORT: not a port number"
+NGINX_DIR=$BASE/nginx
+NGINX_CONF=$NGINX_DIR/nginx.conf
+NGINX_PID_FILE=$NGINX_DIR/nginx.pid
+NGINX_ACCESS_LOG=$NGINX_DIR/access.log
+NGINX_ERROR_LOG=$NGINX_DIR/error.log
+NGINX_BOOT_LOG=$NGINX_DIR/start.log  # what the last start printed
+
+nginx_url() { echo "http://$LISTEN:$NGINX_PORT"; }
+nginx_log() { echo "$NGINX_ACCESS_LOG"; }
+
+# The master's pid, if it is alive and runs our configuration.
+nginx_pid() {
+  local pid
+  pid=$(cat "$NGINX_PID_FILE" 2> /dev/null) || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" && tr '\0' ' ' < "/proc/$pid/cmdline" 2> /dev/null | grep -qF -- "$NGINX_CONF" && echo "$pid"
+}
+
+# The configuration for serving folder $1 on $LISTEN:$NGINX_PORT, on stdout.
+# The workers run as the folder's owner, who can read it. A site's own
+# locations come from $1/.nginx/server.conf, whose hash is part of the
+# text so that an idempotent start notices when it changed.
+nginx_conf() {
+  local root=$1 site=$1/.nginx/server.conf include=""
+  if [[ -f $site ]]; then
+    include="include \"$site\";  # sha256 $(sha256sum < "$site" | cut -d' ' -f1)"
+  fi
+  cat << CONF
+# Generated by scripts/services.sh at each start; do not edit.
+load_module $NGINX_MODULES/ndk_http_module.so;
+load_module $NGINX_MODULES/ngx_http_lua_module.so;
+$( ((EUID == 0)) && echo "user $(stat -c %U "$root") $(stat -c %G "$root");")
+worker_processes 1;
+pid "$NGINX_PID_FILE";
+error_log "$NGINX_ERROR_LOG" warn;
+events { worker_connections 1024; }
+http {
+    types {
+        text/html html htm;
+        text/plain txt;
+        text/css css;
+        application/javascript js;
+        application/json json;
+        application/xml xml;
+        image/png png;
+        image/jpeg jpg jpeg;
+    }
+    default_type application/octet-stream;
+    charset utf-8;
+    server_tokens off;
+    log_not_found off;  # 404s are expected here (the wide site has a million)
+    sendfile on;
+    keepalive_timeout 65s;
+    keepalive_requests 100000;
+    gzip on;
+    gzip_types text/plain text/css application/javascript application/json application/xml;
+    gzip_vary on;
+    log_format fsml '\$msec \$remote_addr "\$request" \$status \$body_bytes_sent "\$http_user_agent" \$request_time';
+    access_log "$NGINX_ACCESS_LOG" fsml;
+    client_body_temp_path "$NGINX_DIR/temp/client_body";
+    proxy_temp_path "$NGINX_DIR/temp/proxy";
+    fastcgi_temp_path "$NGINX_DIR/temp/fastcgi";
+    uwsgi_temp_path "$NGINX_DIR/temp/uwsgi";
+    scgi_temp_path "$NGINX_DIR/temp/scgi";
+    lua_shared_dict fsml 1m;
+    server {
+        listen $LISTEN:$NGINX_PORT;
+        server_name _;
+        root "$root";
+        index index.html;
+        location ~ /\\. { return 404; }
+        $include
+    }
+}
+CONF
+}
+
+nginx_status() {
+  local pid
+  # No test request: it would show up in the access log that tests read.
+  if pid=$(nginx_pid) && listening "$NGINX_PORT"; then
+    echo "nginx: running $(nginx_url) (pid $pid, root $(sed -n 's/^ *root "\(.*\)";$/\1/p' "$NGINX_CONF"), access log $NGINX_ACCESS_LOG)"
+    return 0
+  fi
+  if listening "$NGINX_PORT"; then echo "nginx: stopped here; port $NGINX_PORT is used by another program"
+  else echo "nginx: stopped (port $NGINX_PORT)"; fi
+  return 3
+}
+
+nginx_start() {
+  local root pid t0=$EPOCHREALTIME deadline=$((SECONDS + TIMEOUT)) m
+  [[ -x $NGINX_BIN ]] || die "nginx is not installed ($NGINX_BIN missing): apt-get install nginx libnginx-mod-http-lua"
+  for m in ndk_http_module ngx_http_lua_module; do
+    [[ -f $NGINX_MODULES/$m.so ]] || die "nginx: the Lua module is not installed ($NGINX_MODULES/$m.so missing): apt-get install libnginx-mod-http-lua"
+  done
+  [[ -n "${FSML_SHOP_DIR:-}" ]] ||
+    die "nginx: set FSML_SHOP_DIR to the folder to serve (make a shop with tests/fixtures/shop/make_shop.py --out DIR)"
+  root=$(realpath -e "$FSML_SHOP_DIR" 2> /dev/null) || root=""
+  [[ -n $root && -d $root ]] || die "nginx: FSML_SHOP_DIR=$FSML_SHOP_DIR: no such folder"
+  mkdir -p "$NGINX_DIR/temp"
+  nginx_conf "$root" > "$NGINX_CONF.new"
+  if pid=$(nginx_pid); then
+    if cmp -s "$NGINX_CONF.new" "$NGINX_CONF"; then
+      rm -f "$NGINX_CONF.new"
+      nginx_url
+      return 0
+    fi
+    rm -f "$NGINX_CONF.new"
+    die "nginx: already runs (pid $pid) with another configuration (another FSML_SHOP_DIR or FSML_NGINX_PORT, or a changed $root/.nginx/server.conf); use 'services.sh restart nginx' or another FSML_SERVICES_DIR"
+  fi
+  listening "$NGINX_PORT" && die "nginx: port $NGINX_PORT is in use by another program; pick another FSML_NGINX_PORT"
+  mv "$NGINX_CONF.new" "$NGINX_CONF"
+  rm -f "$NGINX_PID_FILE"
+  : > "$NGINX_ACCESS_LOG"  # each start begins an empty access log
+  say "nginx: starting on $LISTEN:$NGINX_PORT (root $root)"
+  # The master daemonizes once its port is bound; -e: no look at /var/log/nginx.
+  if ! "$NGINX_BIN" -p "$NGINX_DIR/" -c "$NGINX_CONF" -e "$NGINX_ERROR_LOG" > "$NGINX_BOOT_LOG" 2>&1 < /dev/null 9>&-; then
+    cat "$NGINX_BOOT_LOG" >&2
+    die "nginx: did not start (output above; configuration $NGINX_CONF)"
+  fi
+  until pid=$(nginx_pid) && listening "$NGINX_PORT"; do
+    ((SECONDS < deadline)) || { tail -n 25 "$NGINX_ERROR_LOG" >&2; die "nginx: not serving within ${TIMEOUT}s (log above)"; }
+    sleep 0.05
+  done
+  say "nginx: ready in $(elapsed "$t0") s"
+  nginx_url
+}
+
+nginx_stop() {
+  local pid
+  if ! pid=$(nginx_pid); then
+    say "nginx: not running"
+    return 0
+  fi
+  say "nginx: stopping (pid $pid)"
+  kill -QUIT "$pid" 2> /dev/null || true  # graceful: answers in flight are finished
+  if ! wait_gone "$pid" "$NGINX_PORT"; then
+    say "nginx: still running after ${TIMEOUT}s; sending SIGTERM to $pid"
+    kill -TERM "$pid" 2> /dev/null || true
+    wait_gone "$pid" "$NGINX_PORT" || { kill -KILL "$pid" 2> /dev/null || true; }
+    wait_gone "$pid" "$NGINX_PORT" || die "nginx: pid $pid or port $NGINX_PORT still there after SIGKILL"
+  fi
+  rm -f "$NGINX_PID_FILE"
+  say "nginx: stopped"
+}
+
 # ---------------------------------------------------------------- main
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -435,7 +605,13 @@ locked() {
 action=$1
 shift
 names=("$@")
-((${#names[@]})) || names=("${SERVICES[@]}")
+if ((${#names[@]} == 0)); then
+  for n in "${SERVICES[@]}"; do
+    # Without a folder to serve, "start everything" leaves nginx out.
+    [[ $n == nginx && -z "${FSML_SHOP_DIR:-}" && ($action == start || $action == restart) ]] && continue
+    names+=("$n")
+  done
+fi
 case $action in
   start | stop) for n in "${names[@]}"; do locked "$action" "$n"; done ;;
   restart) for n in "${names[@]}"; do locked stop "$n"; locked start "$n"; done ;;
@@ -447,11 +623,11 @@ case $action in
     done
     exit "$rc"
     ;;
-  url)
-    (($# == 1)) || die "usage: services.sh url NAME (one of: ${SERVICES[*]})"
+  url | log)
+    (($# == 1)) || die "usage: services.sh $action NAME (one of: ${SERVICES[*]})"
     known "$1"
-    "${1}_url"
+    "${1}_$action"
     ;;
   -h | --help | help) usage ;;
-  *) die "unknown action '$action' (start, stop, restart, status, url)" ;;
+  *) die "unknown action '$action' (start, stop, restart, status, url, log)" ;;
 esac

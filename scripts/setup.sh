@@ -20,7 +20,8 @@ PACKAGES=(
   # serving: HTTP (Boost.Beast, header-only) and RabbitMQ's C client
   libboost-dev librabbitmq-dev
   # scale-out stores: PostgreSQL's client, and libcurl + libxml2 for the S3 API
-  libpq-dev libcurl4-openssl-dev libxml2-dev
+  # (and the crawler, with RE2 for its URL patterns)
+  libpq-dev libcurl4-openssl-dev libxml2-dev libre2-dev
   # training: LibTorch, and OpenBLAS so it does not run on netlib's reference BLAS
   libtorch-dev libopenblas0-pthread
   # tests and benchmarks
@@ -34,10 +35,15 @@ PACKAGES=(
   # the peers benchmarks compare against, and the load generator
   python3-torch python3-torchvision python3-numpy python3-sklearn python3-pil
   python3-fastapi python3-uvicorn python3-celery python3-kombu wrk
+  # the crawler's test shop (nginx with Lua for the flaky and slow pages) and the peer crawlers of its benchmark
+  nginx libnginx-mod-http-lua python3-scrapy wget
   # browser tests (headless Chromium driven by playwright-core from npm)
   chromium
   # the public benchmark data set
   dataset-fashion-mnist
+  # the Python package (pybind11 module on Debian's Python), its tests (pytest, pandas for
+  # to_pandas()) and the virtual environment `pip install ./python` is checked in
+  pybind11-dev python3-dev python3-pytest python3-pandas python3-venv
 )
 
 if [[ "${FSML_SKIP_INSTALL:-0}" != 1 ]]; then
@@ -49,7 +55,19 @@ if [[ "${FSML_SKIP_INSTALL:-0}" != 1 ]]; then
     echo "setup: installing ${missing[*]}"
     SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
     $SUDO apt-get update -q
+    # Servers must not start on install: services.sh runs them on ports of their own, and
+    # Debian's nginx would take port 80 (or fail the install where it cannot start). A
+    # policy-rc.d that denies every start does it, unless the machine has one already.
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+      printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d > /dev/null
+      $SUDO chmod 755 /usr/sbin/policy-rc.d
+      trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # On a systemd host the nginx just installed would also start at the next boot.
+    if [[ " ${missing[*]} " == *" nginx "* && -d /run/systemd/system ]]; then
+      $SUDO systemctl disable --now nginx > /dev/null 2>&1 || true
+    fi
   fi
 fi
 

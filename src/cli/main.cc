@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   fsml::cli::RegisterEvalCommands(app, ctx);
   fsml::cli::RegisterServeCommands(app, ctx);
   fsml::cli::RegisterStoreCommands(app, ctx);
+  fsml::cli::RegisterCrawlCommands(app, ctx);
 
   if (argc == 1) {
     std::printf("%s", app.help().c_str());

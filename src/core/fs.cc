@@ -147,6 +147,12 @@ std::string NowRfc3339() {
   return buf;
 }
 
+std::string HostName() {
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
 std::string CurrentUser() {
   for (const char* var : {"FSML_USER", "USER", "LOGNAME"}) {
     const char* v = std::getenv(var);

@@ -43,5 +43,7 @@ std::string NowRfc3339();
 // The user recorded as author: $FSML_USER, $USER, $LOGNAME, the account
 // name, or "unknown".
 std::string CurrentUser();
+// This machine's host name, or "unknown".
+std::string HostName();
 
 }  // namespace fsml

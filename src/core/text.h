@@ -1,4 +1,5 @@
-// Small ASCII text helpers shared by the parsers of protocols (HTTP, S3).
+// Small ASCII text helpers shared by the parsers of protocols (HTTP, S3,
+// URLs, robots.txt).
 #pragma once
 
 #include <string>
@@ -20,6 +21,28 @@ inline std::string_view TrimSpace(std::string_view s) {
   while (!s.empty() && space(s.front())) s.remove_prefix(1);
   while (!s.empty() && space(s.back())) s.remove_suffix(1);
   return s;
+}
+
+// The value of a hex digit (either case), or -1.
+inline int HexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 3986 unreserved: ALPHA / DIGIT / "-" / "." / "_" / "~".
+inline bool IsUriUnreserved(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+         c == '_' || c == '~';
+}
+
+// Appends "%XX" (upper-case hex) for byte `c`.
+inline void AppendPercentEscape(std::string& out, unsigned char c) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  out += '%';
+  out += kHex[c >> 4];
+  out += kHex[c & 15];
 }
 
 }  // namespace fsml

@@ -337,6 +337,15 @@ Result<std::optional<Batch>> Loader::Next() {
   return std::optional<Batch>(std::move(*out));
 }
 
+void Loader::Stop() {
+  Impl& m = *impl_;
+  m.StopWorkers();
+  if (m.epoch < 0) m.epoch = 0;  // Next() must not start epoch 0 by itself now
+  std::lock_guard lock(m.mu);
+  m.next_to_build = m.num_batches;
+  m.next_to_return = m.num_batches;
+}
+
 Result<std::vector<float>> PreprocessImage(std::string_view bytes, std::string_view name, int channels, int height,
                                            int width, const std::vector<float>& mean, const std::vector<float>& std) {
   if ((channels != 1 && channels != 3) || height < 1 || width < 1 || height > 16384 || width > 16384)

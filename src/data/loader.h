@@ -93,6 +93,9 @@ class Loader {
   // The next batch of the epoch, or nullopt after the last one. An error from
   // a worker (an object that is missing or does not decode) is returned here.
   Result<std::optional<Batch>> Next();
+  // Ends the current epoch early: stops and joins the workers; Next() then
+  // returns nullopt until the next StartEpoch(). The decoded cache is kept.
+  void Stop();
 
  private:
   struct Impl;

@@ -1,6 +1,5 @@
 // The trainer and the training module's entry point (libfsml_ml.so).
 #include <condition_variable>
-#include <csignal>
 #include <mutex>
 #include <stop_token>
 #include <thread>
@@ -18,6 +17,7 @@
 #include "core/log.h"
 #include "core/parallel.h"
 #include "core/progress.h"
+#include "core/stop_signals.h"
 #include "core/sha256.h"
 #include "core/version.h"
 #include "data/loader.h"
@@ -27,29 +27,6 @@
 
 namespace fsml::ml {
 namespace {
-
-std::atomic<bool> g_stop{false};
-extern "C" void OnStopSignal(int) { g_stop = true; }
-
-// Restores the previous SIGINT/SIGTERM handlers when it goes out of scope.
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop = false;
-    struct sigaction sa {};
-    sa.sa_handler = OnStopSignal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~StopSignals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-
- private:
-  struct sigaction old_int_ {}, old_term_ {};
-};
 
 // ---- Checkpoints ---------------------------------------------------------
 // "FSMLCKPT", u32 version 1, then three u64-length-prefixed sections (JSON
@@ -267,7 +244,7 @@ Result<EpochStats> TrainEpoch(Net& model, torch::optim::Optimizer& optimizer, Lo
   int64_t step = static_cast<int64_t>(epoch - 1) * per_epoch;
   model.train();
   while (true) {
-    if (g_stop) return Err(Aborted("stopped by a signal during epoch " + std::to_string(epoch)));
+    if (StopSignals::Requested()) return Err(Aborted("stopped by a signal during epoch " + std::to_string(epoch)));
     FSML_ASSIGN_OR_RETURN(auto batch, loader.Next());
     if (!batch) break;
     auto n = static_cast<int64_t>(batch->size);

@@ -74,12 +74,6 @@ bool ProcessAlive(int64_t pid) {
 
 }  // namespace
 
-std::string HostName() {
-  char buf[256] = {0};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
-
 Result<int64_t> CreateRun(MetaStore& meta, const NewRun& r) {
   std::string now = NowRfc3339();
   FSML_ASSIGN_OR_RETURN(

@@ -62,8 +62,6 @@ struct NewRun {
   std::string code_version;
 };
 
-std::string HostName();
-
 Result<int64_t> CreateRun(MetaStore& meta, const NewRun& run);
 // Records an epoch and, in the same transaction, the run's latest checkpoint
 // (and best, when `is_best`), so the two never disagree after a crash.

@@ -130,20 +130,13 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
 
 // ---- Parsers -------------------------------------------------------------
 
-static int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 Result<std::string> PercentDecode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%') {
       if (i + 2 >= s.size()) return Err(InvalidArgument("truncated %-escape in '" + std::string(s.substr(0, 200)) + "'"));
-      int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
+      int hi = HexDigitValue(s[i + 1]), lo = HexDigitValue(s[i + 2]);
       if (hi < 0 || lo < 0) return Err(InvalidArgument("bad %-escape in '" + std::string(s.substr(0, 200)) + "'"));
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;

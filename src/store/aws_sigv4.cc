@@ -12,11 +12,6 @@
 namespace fsml::sigv4 {
 namespace {
 
-bool IsUnreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
-
 // Trims the ends and folds each run of spaces or tabs into one space.
 std::string FoldSpaces(std::string_view v) {
   std::string out;
@@ -41,18 +36,11 @@ std::string_view AsView(const Key& k) { return {reinterpret_cast<const char*>(k.
 }  // namespace
 
 std::string UriEncode(std::string_view s, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(s.size());
   for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (IsUnreserved(c) || (keep_slash && c == '/')) {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
+    if (IsUriUnreserved(ch) || (keep_slash && ch == '/')) out.push_back(ch);
+    else AppendPercentEscape(out, static_cast<unsigned char>(ch));
   }
   return out;
 }

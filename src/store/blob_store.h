@@ -38,6 +38,11 @@ class BlobStore {
   virtual Status ForEach(const std::function<Status(std::string_view key, uint64_t size)>& fn) = 0;
   // A short description for messages: "file:///path/.fsml/objects".
   virtual std::string Describe() const = 0;
+  // How much memory the store may keep as a client-side cache: the local
+  // store's SQLite pack of small objects caches 64 MiB by default, which a
+  // long-running writer of small objects (a crawl) does not need. S3: no
+  // effect.
+  virtual Status SetCacheBytes(int64_t bytes) = 0;
 };
 
 // What a store may need besides its URL: the local store's packing

@@ -204,6 +204,10 @@ class LocalBlobStore final : public BlobStore {
   }
 
   std::string Describe() const override { return "file://" + root_.string(); }
+  Status SetCacheBytes(int64_t bytes) override {
+    std::lock_guard lock(mu_);
+    return db_->SetCacheBytes(bytes);
+  }
 
   Status RemoveStaleTemporaries() {
     // Another process may be writing right now: only files an hour old are stale.

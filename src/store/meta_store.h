@@ -66,6 +66,11 @@ class MetaStore {
   virtual Status SyncGeneratedIds(std::string_view table) = 0;
   // The schema version after migrations.
   virtual int64_t schema_version() const = 0;
+  // How much memory the store may keep as a client-side page cache. SQLite's
+  // default is 64 MiB per connection (imports and commits of large projects
+  // gain from it); a long-running process with small writes, such as a
+  // crawl, asks for less. PostgreSQL caches on the server: no effect.
+  virtual Status SetCacheBytes(int64_t bytes) = 0;
 
   // Conveniences over Query for a single value; nullopt when there is no row
   // or the value is NULL.

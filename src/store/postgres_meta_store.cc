@@ -137,6 +137,7 @@ class PostgresMetaStore final : public MetaStore {
 
   std::string_view dialect() const override { return "postgresql"; }
   int64_t schema_version() const override { return schema_version_; }
+  Status SetCacheBytes(int64_t) override { return Status::Ok(); }  // the server's shared_buffers cache
 
   Result<int64_t> Exec(std::string_view sql, const SqlParams& params) override {
     FSML_ASSIGN_OR_RETURN(PgResultPtr r, Run(sql, params));

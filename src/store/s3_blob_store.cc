@@ -1147,6 +1147,7 @@ class S3BlobStore final : public BlobStore {
     return Status::Ok();
   }
 
+  Status SetCacheBytes(int64_t) override { return Status::Ok(); }  // nothing cached client-side
   std::string Describe() const override {
     return "s3://" + bucket_ + (prefix_.empty() ? "" : "/" + prefix_) + " at " + client_->endpoint();
   }

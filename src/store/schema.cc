@@ -247,6 +247,38 @@ CREATE TABLE model_serving (
   max_delay_ms INTEGER NOT NULL
 );
 )sql"},
+      {5, "crawls and their persisted frontiers", R"sql(
+CREATE TABLE crawls (
+  id {id},
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  import_id INTEGER NOT NULL REFERENCES imports(id),
+  config TEXT NOT NULL,
+  config_sha256 TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'limited', 'interrupted', 'failed')),
+  started_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  ended_at TEXT,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  stats TEXT NOT NULL
+);
+CREATE INDEX crawls_by_project ON crawls (project_id, id);
+CREATE TABLE crawl_urls (
+  crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+  url TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  origin TEXT NOT NULL,
+  depth INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('queued', 'done', 'failed', 'skipped')),
+  http_status INTEGER,
+  content_sha256 TEXT,
+  item_id TEXT,
+  detail TEXT,
+  fetched_at TEXT,
+  PRIMARY KEY (crawl_id, url)
+){without_rowid};
+CREATE INDEX crawl_urls_queued ON crawl_urls (crawl_id, state, origin, seq);
+)sql"},
   };
   return migrations;
 }
@@ -273,6 +305,8 @@ const std::vector<SchemaTable>& SchemaTables() {
       {"jobs", "id", false},
       {"queue_messages", "id", true},
       {"model_serving", "model_id", false},
+      {"crawls", "id", true},
+      {"crawl_urls", "crawl_id, url", false},
   };
   return tables;
 }

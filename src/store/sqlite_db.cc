@@ -1,5 +1,7 @@
 #include "store/sqlite_db.h"
 
+#include <algorithm>
+
 namespace fsml::store_internal {
 
 SqliteDb::~SqliteDb() {
@@ -23,6 +25,10 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
       "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;"));
   return out;
+}
+
+Status SqliteDb::SetCacheBytes(int64_t bytes) {
+  return ExecScript("PRAGMA cache_size=-" + std::to_string(std::max<int64_t>(bytes >> 10, 64)) + ";");
 }
 
 Result<sqlite3_stmt*> SqliteDb::Prepare(std::string_view sql) {

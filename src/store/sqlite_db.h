@@ -34,6 +34,8 @@ class SqliteDb {
   Result<sqlite3_stmt*> Prepare(std::string_view sql);
   // Runs SQL text with no parameters and no rows (PRAGMAs, DDL, BEGIN).
   Status ExecScript(const std::string& sql);
+  // The connection's page cache limit (PRAGMA cache_size; Open sets 64 MiB).
+  Status SetCacheBytes(int64_t bytes);
   // An error from the last call on this connection, naming `what`.
   Status Error(std::string_view what) const;
 

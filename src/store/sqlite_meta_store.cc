@@ -47,6 +47,10 @@ class SqliteMetaStore final : public MetaStore {
 
   std::string_view dialect() const override { return "sqlite"; }
   int64_t schema_version() const override { return schema_version_; }
+  Status SetCacheBytes(int64_t bytes) override {
+    std::lock_guard lock(mu_);
+    return db_->SetCacheBytes(bytes);
+  }
 
   Result<int64_t> Exec(std::string_view sql, const SqlParams& params) override {
     std::lock_guard lock(mu_);

@@ -4,8 +4,9 @@
 # (FSML_SERVICES_DIR and the FSML_*_PORT variables say which).
 #
 #   scaleout_test.sh with_backends SCRIPT CASE   run an end-to-end case of
-#                        tests/e2e/SCRIPT with every workspace on a fresh
-#                        database and bucket (FSML_STORE_* in the environment)
+#                        tests/e2e/SCRIPT (or ../integration/crawl_test.sh)
+#                        with every workspace on a fresh database and
+#                        bucket (FSML_STORE_* in the environment)
 #   scaleout_test.sh CASE                        one case below
 #
 # Each case gets its own database and bucket, dropped afterwards.

@@ -225,6 +225,32 @@ TEST_F(LoaderTest, ChannelStatsMatchThePixels) {
   EXPECT_NEAR(st->std[0], sd, 1e-5);
 }
 
+TEST_F(LoaderTest, StopEndsTheEpochAndTheNextEpochIsWhole) {
+  DatasetVersion v = MakeVersion(40);
+  LoaderOptions opt;
+  opt.batch_size = 4;
+  opt.threads = 3;
+  opt.prefetch = 2;
+  auto l = Loader::Open(*ws_, project_, v, Split::kTrain, opt);
+  ASSERT_TRUE(l);
+  (*l)->StartEpoch(0);
+  auto first = (*l)->Next();
+  ASSERT_TRUE(first && *first);
+  (*l)->Stop();
+  auto after = (*l)->Next();
+  ASSERT_TRUE(after);
+  EXPECT_FALSE(*after) << "a stopped epoch has no more batches";
+  (*l)->Stop();  // twice is harmless
+  EXPECT_EQ(Epoch(**l, 1).size(), 10u);
+  // Stopped before any epoch: nothing until StartEpoch().
+  auto fresh = Loader::Open(*ws_, project_, v, Split::kTrain, opt);
+  ASSERT_TRUE(fresh);
+  (*fresh)->Stop();
+  auto none = (*fresh)->Next();
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+}
+
 TEST_F(LoaderTest, BadInputIsRefused) {
   DatasetVersion v = MakeVersion(5);
   LoaderOptions opt;
