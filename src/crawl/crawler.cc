@@ -217,8 +217,11 @@ class Crawl {
   Result<CrawlSummary> Run() {
     auto t0 = Clock::now();
     double seconds_before = sum_.seconds;
+    // Progress counts pages requested (the max_pages budget), so its ETA is
+    // the budget's; the summary's `pages` counts those that answered 2xx.
     Progress progress("crawl", config_.crawl.max_pages_set || options_.max_pages ? max_pages_ : 0, "pages");
-    progress.Add(std::min(pages_begun_, max_pages_));
+    uint64_t shown = pages_begun_;
+    progress.Add(shown);
     auto last_flush = Clock::now();
     auto last_status = Clock::time_point{};
     std::string final_status;
@@ -233,9 +236,11 @@ class Crawl {
       if (fetcher_.InFlight() == 0 && (stopping_ || NothingLeftToStart())) break;
 
       milliseconds wait = WaitBudget(now);
-      uint64_t pages_before = sum_.pages;
       for (FetchResult& r : fetcher_.Wait(wait)) Handle(std::move(r));
-      if (sum_.pages > pages_before) progress.Add(sum_.pages - pages_before);
+      if (pages_begun_ > shown) {
+        progress.Add(pages_begun_ - shown);
+        shown = pages_begun_;
+      }
 
       now = Clock::now();
       if (now - last_status > milliseconds(250)) {

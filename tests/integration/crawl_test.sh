@@ -258,6 +258,13 @@ case_bad_input() {
   expect_fail "syntax.toml: line 1:" "$FSML" crawl shop --config ../syntax.toml
   write_config ../ftp.toml 'seeds=["ftp://example.org/"]'
   expect_fail "unsupported scheme" "$FSML" crawl shop --config ../ftp.toml
+  # A missing, huge or binary config file, or a folder.
+  expect_fail "no-such.toml: no such file" "$FSML" crawl shop --config ../no-such.toml
+  head -c 2000000 /dev/urandom > ../huge.toml
+  expect_fail "huge.toml: larger than the limit" "$FSML" crawl shop --config ../huge.toml
+  printf '[crawl]\nseeds = \x00\xff\xfe\x89PNG\n' > ../binary.toml
+  expect_fail "binary.toml: line 2:" "$FSML" crawl shop --config ../binary.toml
+  expect_fail "Is a directory" "$FSML" crawl shop --config ..
   # The project must exist and match the extraction; --resume needs a crawl.
   expect_fail "no project 'nope'" "$FSML" crawl nope --config ../base.toml
   write_config ../text.toml extract.media=- extract.text='"title"'
