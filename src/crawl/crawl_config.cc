@@ -3,6 +3,7 @@
 #include <re2/re2.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <functional>
 #include <set>
 
@@ -203,20 +204,24 @@ Status ReadExtract(const toml::table& table, std::string_view source, ExtractSet
 
 bool UrlPattern::Matches(std::string_view url) const { return RE2::PartialMatch(url, *regex); }
 
-bool CrawlConfig::InScope(std::string_view url) const {
-  for (const auto& p : crawl.deny)
-    if (p.Matches(url)) return false;
-  if (!crawl.allow.empty()) {
-    for (const auto& p : crawl.allow)
-      if (p.Matches(url)) return true;
-    return false;
+bool CrawlConfig::InScope(const Url& url) const {
+  if (!crawl.deny.empty() || !crawl.allow.empty()) {
+    std::string text = url.ToString();
+    for (const auto& p : crawl.deny)
+      if (p.Matches(text)) return false;
+    if (!crawl.allow.empty()) {
+      for (const auto& p : crawl.allow)
+        if (p.Matches(text)) return true;
+      return false;
+    }
   }
+  std::string origin = url.Origin();
+  return std::find(seed_origins.begin(), seed_origins.end(), origin) != seed_origins.end();
+}
+
+bool CrawlConfig::InScope(std::string_view url) const {
   auto parsed = ParseUrl(url, crawl.urls);
-  if (!parsed) return false;
-  std::string origin = parsed->Origin();
-  for (const auto& o : seed_origins)
-    if (o == origin) return true;
-  return false;
+  return parsed && InScope(*parsed);
 }
 
 Result<CrawlConfig> ParseCrawlConfig(std::string_view toml_text, std::string_view source_name) {

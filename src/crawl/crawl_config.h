@@ -68,7 +68,10 @@ struct ExtractSettings {
 struct CrawlConfig {
   CrawlSettings crawl;
   ExtractSettings extract;
-  // True when `url` passes allow/deny (deny wins).
+  // True when `url` passes allow/deny (deny wins); with no allow patterns,
+  // when it is on a seed's origin.
+  bool InScope(const Url& url) const;
+  // The same for a URL in text (false when it does not parse).
   bool InScope(std::string_view url) const;
   // The seeds' origins ("https://shop.example"), when allow is empty.
   std::vector<std::string> seed_origins;

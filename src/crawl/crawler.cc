@@ -28,39 +28,39 @@
 
 namespace fsml::crawl {
 
+namespace {
+// The summary's counters, by their JSON names.
+constexpr std::pair<const char*, uint64_t CrawlSummary::*> kCounters[] = {
+    {"pages", &CrawlSummary::pages},         {"items", &CrawlSummary::items},
+    {"items_present", &CrawlSummary::items_present}, {"duplicates", &CrawlSummary::duplicates},
+    {"media", &CrawlSummary::media},         {"requests", &CrawlSummary::requests},
+    {"retries", &CrawlSummary::retries},     {"bytes", &CrawlSummary::bytes},
+    {"disallowed", &CrawlSummary::disallowed}, {"redirects", &CrawlSummary::redirects},
+    {"queued", &CrawlSummary::queued},       {"labels_unknown", &CrawlSummary::labels_unknown},
+};
+}  // namespace
+
 nlohmann::json CrawlSummary::ToJson() const {
-  return {{"crawl_id", crawl_id}, {"status", status},     {"pages", pages},
-          {"items", items},       {"items_present", items_present},
-          {"duplicates", duplicates}, {"media", media},   {"requests", requests},
-          {"retries", retries},   {"bytes", bytes},       {"disallowed", disallowed},
-          {"redirects", redirects}, {"queued", queued},   {"labels_unknown", labels_unknown},
-          {"errors", errors},     {"statuses", statuses}, {"seconds", seconds}};
+  nlohmann::json j = {{"crawl_id", crawl_id}, {"status", status}, {"errors", errors},
+                      {"statuses", statuses}, {"seconds", seconds}};
+  for (const auto& [name, member] : kCounters) j[name] = this->*member;
+  return j;
 }
 
+// Reads what ToJson wrote; missing or mistyped fields stay zero.
 CrawlSummary CrawlSummary::FromJson(const nlohmann::json& j) {
   CrawlSummary s;
-  auto u = [&](const char* key) { return j.is_object() && j.contains(key) && j[key].is_number_unsigned() ? j[key].get<uint64_t>() : 0; };
-  if (j.is_object() && j.contains("crawl_id") && j["crawl_id"].is_number_integer()) s.crawl_id = j["crawl_id"].get<int64_t>();
-  if (j.is_object() && j.contains("status") && j["status"].is_string()) s.status = j["status"].get<std::string>();
-  s.pages = u("pages");
-  s.items = u("items");
-  s.items_present = u("items_present");
-  s.duplicates = u("duplicates");
-  s.media = u("media");
-  s.requests = u("requests");
-  s.retries = u("retries");
-  s.bytes = u("bytes");
-  s.disallowed = u("disallowed");
-  s.redirects = u("redirects");
-  s.queued = u("queued");
-  s.labels_unknown = u("labels_unknown");
-  for (const char* key : {"errors", "statuses"}) {
-    if (!j.is_object() || !j.contains(key) || !j[key].is_object()) continue;
-    auto& out = std::string_view(key) == "errors" ? s.errors : s.statuses;
+  if (!j.is_object()) return s;
+  if (j.contains("crawl_id") && j["crawl_id"].is_number_integer()) s.crawl_id = j["crawl_id"].get<int64_t>();
+  if (j.contains("status") && j["status"].is_string()) s.status = j["status"].get<std::string>();
+  for (const auto& [name, member] : kCounters)
+    if (j.contains(name) && j[name].is_number_unsigned()) s.*member = j[name].get<uint64_t>();
+  for (auto [key, out] : {std::pair{"errors", &s.errors}, std::pair{"statuses", &s.statuses}}) {
+    if (!j.contains(key) || !j[key].is_object()) continue;
     for (const auto& [k, v] : j[key].items())
-      if (v.is_number_unsigned()) out[k] = v.get<uint64_t>();
+      if (v.is_number_unsigned()) (*out)[k] = v.get<uint64_t>();
   }
-  if (j.is_object() && j.contains("seconds") && j["seconds"].is_number()) s.seconds = j["seconds"].get<double>();
+  if (j.contains("seconds") && j["seconds"].is_number()) s.seconds = j["seconds"].get<double>();
   return s;
 }
 
@@ -95,8 +95,8 @@ struct PendingItem {
 
 struct Task {
   TaskKind kind = TaskKind::kPage;
-  std::string url;
-  std::string origin;
+  std::string url;     // normalized: origin + the target (Url::ToString())
+  std::string origin;  // the queue it waits in
   int depth = 0;
   int attempt = 0;    // tries made so far
   int redirects = 0;  // hops followed to get to url
@@ -211,7 +211,7 @@ class Crawl {
   }
 
   void Seed() {
-    for (const auto& seed : config_.crawl.seeds) Discover(seed, 0, /*front=*/false);
+    for (const auto& seed : config_.crawl.seeds) Discover(*ParseUrl(seed, config_.crawl.urls), 0, /*front=*/false);  // parsed by the config
   }
 
   Result<CrawlSummary> Run() {
@@ -291,13 +291,12 @@ class Crawl {
     return t;
   }
 
-  // Records a newly found page URL (absolute, normalized, in scope) unless
-  // seen before. `front`: ahead of the origin's queue (a redirect's target).
-  bool Discover(const std::string& url, int depth, bool front, int redirects = 0) {
+  // Records a newly found page URL (in scope) unless seen before. `front`:
+  // ahead of the origin's queue (a redirect's target).
+  bool Discover(const Url& found, int depth, bool front, int redirects = 0) {
+    std::string url = found.ToString();
     if (!seen_.insert(UrlKey(url)).second) return false;
-    auto parsed = ParseUrl(url, config_.crawl.urls);
-    if (!parsed) return false;
-    std::string origin = parsed->Origin();
+    std::string origin = found.Origin();
     Host& host = GetHost(origin);
     UrlRow row;
     row.url = url;
@@ -360,20 +359,17 @@ class Crawl {
   Status Flush(const std::string& status) {
     sum_.status = status;
     sum_.queued = queued_pages_;
-    FSML_ASSIGN_OR_RETURN(auto counts, store_.Flush(SummaryJsonAfter(status), status));
+    FSML_ASSIGN_OR_RETURN(auto counts, store_.Flush(
+                                           [&](const FlushCounts& c) {
+                                             CrawlSummary after = sum_;
+                                             after.items += c.items_added;
+                                             after.items_present += c.items_present;
+                                             return after.ToJson();
+                                           },
+                                           status));
     sum_.items += counts.items_added;
     sum_.items_present += counts.items_present;
-    if (counts.items_added || counts.items_present) {
-      // The stats just written counted the items before this flush; write the totals.
-      FSML_RETURN_IF_ERROR(store_.Flush(sum_.ToJson(), status));
-    }
     return Status::Ok();
-  }
-
-  nlohmann::json SummaryJsonAfter(const std::string& status) {
-    CrawlSummary s = sum_;
-    s.status = status;
-    return s.ToJson();
   }
 
   // ---- scheduling ---------------------------------------------------------
@@ -431,8 +427,8 @@ class Crawl {
         }
         Task t = std::move(host.queue.front());
         host.queue.pop_front();
-        auto target = ParseUrl(t.url, config_.crawl.urls);
-        if (t.kind != TaskKind::kRobots && target && !host.rules.Allowed(target->target)) {
+        std::string_view target = std::string_view(t.url).substr(t.origin.size());
+        if (t.kind != TaskKind::kRobots && !host.rules.Allowed(target)) {
           ++sum_.disallowed;
           if (t.kind == TaskKind::kPage) FinishPage(t.url, UrlState::kSkipped, 0, "disallowed by robots.txt");
           else if (t.kind == TaskKind::kMedia) Fail(t, "disallowed", "robots.txt disallows the media URL");
@@ -579,9 +575,7 @@ class Crawl {
     for (const auto& loc : sitemap->sitemaps) QueueSitemap(loc, t.sitemap_level + 1);
     for (const auto& loc : sitemap->urls) {
       auto u = ParseUrl(loc, config_.crawl.urls);
-      if (!u) continue;
-      std::string url = u->ToString();
-      if (config_.InScope(url) && config_.crawl.max_depth >= 1) Discover(url, 1, false);
+      if (u && config_.InScope(*u) && config_.crawl.max_depth >= 1) Discover(*u, 1, false);
     }
   }
 
@@ -613,10 +607,7 @@ class Crawl {
     if (follow_ && t.depth < config_.crawl.max_depth) {
       for (const auto& href : page->Strings(*follow_, kLinksPerPage)) {
         auto link = ResolveUrl(base, href, config_.crawl.urls);
-        if (!link) continue;
-        std::string url = link->ToString();
-        if (!FollowAllowed(url) || !config_.InScope(url)) continue;
-        Discover(url, t.depth + 1, false);
+        if (link && FollowAllowed(*link) && config_.InScope(*link)) Discover(*link, t.depth + 1, false);
       }
     }
     bool item_page = (config_.extract.item_url && config_.extract.item_url->Matches(t.url)) ||
@@ -654,8 +645,9 @@ class Crawl {
     GetHost(m.origin).queue.push_front(std::move(m));
   }
 
-  bool FollowAllowed(const std::string& url) const {
+  bool FollowAllowed(const Url& link) const {
     if (config_.extract.follow_url.empty()) return true;
+    std::string url = link.ToString();
     for (const auto& p : config_.extract.follow_url)
       if (p.Matches(url)) return true;
     return false;
@@ -669,8 +661,8 @@ class Crawl {
     auto target = ParseUrl(r.location, config_.crawl.urls);
     if (!target) return Fail(t, "redirect", "bad Location: " + target.error().message(), r.status);
     std::string url = target->ToString();
-    if (!config_.InScope(url)) return FinishPage(t.url, UrlState::kDone, r.status, "redirect out of scope to " + url);
-    if (!Discover(url, t.depth, /*front=*/true, t.redirects + 1))
+    if (!config_.InScope(*target)) return FinishPage(t.url, UrlState::kDone, r.status, "redirect out of scope to " + url);
+    if (!Discover(*target, t.depth, /*front=*/true, t.redirects + 1))
       return FinishPage(t.url, UrlState::kDone, r.status, "redirect to an already seen URL " + url);
     FinishPage(t.url, UrlState::kDone, r.status, "redirect to " + url);
   }

@@ -12,7 +12,7 @@ namespace {
 constexpr const char* kCrawlColumns =
     "id, project_id, import_id, config, config_sha256, status, started_at, updated_at, ended_at, host, pid, stats";
 
-Result<CrawlRecord> ReadCrawl(const SqlRow& row) {
+CrawlRecord ReadCrawl(const SqlRow& row) {
   CrawlRecord c;
   c.id = row.Int(0);
   c.project_id = row.Int(1);
@@ -33,9 +33,8 @@ Result<CrawlRecord> ReadCrawl(const SqlRow& row) {
 Result<std::vector<CrawlRecord>> QueryCrawls(MetaStore& meta, const std::string& where, const SqlParams& params) {
   std::vector<CrawlRecord> out;
   FSML_RETURN_IF_ERROR(meta.Query(std::string("SELECT ") + kCrawlColumns + " FROM crawls WHERE " + where, params,
-                                  [&](const SqlRow& row) -> Status {
-                                    FSML_ASSIGN_OR_RETURN(auto c, ReadCrawl(row));
-                                    out.push_back(std::move(c));
+                                  [&](const SqlRow& row) {
+                                    out.push_back(ReadCrawl(row));
                                     return Status::Ok();
                                   }));
   return out;
@@ -155,8 +154,9 @@ void FrontierStore::AddItem(ItemWrite item) {
   items_.push_back(std::move(item));
 }
 
-Result<FlushCounts> FrontierStore::Flush(const nlohmann::json& stats, const std::string& status) {
+Result<FlushCounts> FrontierStore::Flush(const StatsFn& stats_of, const std::string& status) {
   FlushCounts counts;
+  nlohmann::json stats;
   MetaStore& meta = ws_->meta();
   if (!items_.empty()) {
     std::vector<std::string_view> views;
@@ -218,6 +218,7 @@ Result<FlushCounts> FrontierStore::Flush(const nlohmann::json& stats, const std:
                                      {static_cast<int64_t>(counts.items_added), static_cast<int64_t>(counts.items_present),
                                       record_.import_id}));
     }
+    stats = stats_of(counts);
     SqlValue ended_at = ended ? SqlValue(now) : SqlValue();
     return StatusOf(meta.Exec("UPDATE crawls SET status = ?, stats = ?, updated_at = ?, ended_at = ? WHERE id = ?",
                               {status, stats.dump(), now, ended_at, record_.id}));

@@ -95,10 +95,13 @@ class FrontierStore {
   size_t pending() const { return urls_.size() + states_.size() + items_.size(); }
   size_t pending_item_bytes() const { return item_bytes_; }
 
-  // Stores pending objects, then applies every pending row, the stats and
-  // the status in one transaction. On error nothing of the batch is applied
-  // and the batch stays pending.
-  Result<FlushCounts> Flush(const nlohmann::json& stats, const std::string& status);
+  // Stores pending objects, then applies every pending row, the crawl's
+  // stats and its status in one transaction. `stats` makes the stats from
+  // the batch's counts (items added or already present), inside that
+  // transaction. On error nothing of the batch is applied and the batch stays
+  // pending.
+  using StatsFn = std::function<nlohmann::json(const FlushCounts&)>;
+  Result<FlushCounts> Flush(const StatsFn& stats, const std::string& status);
 
  private:
   FrontierStore(Workspace& ws, const Project& project, CrawlRecord record) : ws_(&ws), project_(&project), record_(std::move(record)) {}

@@ -18,39 +18,11 @@
 namespace fsml::crawl {
 namespace {
 
-
-// The percent-normal form of a target or a pattern: the same as crawl/url.h
-// gives a Url's target (escapes of unreserved characters decoded, the others'
-// hex uppercased, bytes outside RFC 3986's pchar / '/' / '?' escaped), except
-// that a '%' which starts no escape becomes "%25" instead of an error, and
-// that the bytes in `escape` are escaped too.
+// The percent-normal form of a target or a pattern: the same as a Url's
+// target, except that a '%' which starts no escape becomes "%25" instead of
+// an error, and that the bytes in `escape` are escaped too.
 std::string NormalizeEscapes(std::string_view s, std::string_view escape) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '%') {
-      int h = i + 1 < s.size() ? HexDigitValue(s[i + 1]) : -1;
-      int l = h >= 0 && i + 2 < s.size() ? HexDigitValue(s[i + 2]) : -1;
-      if (l < 0) {
-        out += "%25";
-        continue;
-      }
-      auto decoded = static_cast<char>(h * 16 + l);
-      if (IsUriUnreserved(decoded)) {
-        out += decoded;
-      } else {
-        AppendPercentEscape(out, static_cast<unsigned char>(decoded));
-      }
-      i += 2;
-    } else if ((IsUriUnreserved(c) || std::string_view("!$&'()*+,;=:@/?").find(c) != std::string_view::npos) &&
-               escape.find(c) == std::string_view::npos) {
-      out += c;
-    } else {
-      AppendPercentEscape(out, static_cast<unsigned char>(c));
-    }
-  }
-  return out;
+  return *NormalizePercentEscapes(s, {.question_mark = true, .also_escape = escape, .lenient = true});
 }
 
 // A target as patterns see it: '*' and '$' are literal there, so they match a

@@ -70,38 +70,6 @@ std::optional<std::string> SchemeOf(std::string_view s) {
   return std::nullopt;
 }
 
-// One path or query in normal form: escapes of unreserved characters
-// decoded, the others' hex uppercased, bytes outside RFC 3986's pchar set
-// (plus '/', and '?' in a query) escaped. nullopt on a '%' that does not
-// start an escape; `*bad` is then the offending text.
-std::optional<std::string> NormalizeEscapes(std::string_view s, bool query, std::string* bad) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '%') {
-      int h = i + 1 < s.size() ? HexDigitValue(s[i + 1]) : -1;
-      int l = i + 2 < s.size() ? HexDigitValue(s[i + 2]) : -1;
-      if (h < 0 || l < 0) {
-        *bad = std::string(s.substr(i, 3));
-        return std::nullopt;
-      }
-      auto decoded = static_cast<char>(h * 16 + l);
-      if (IsUriUnreserved(decoded)) {
-        out += decoded;
-      } else {
-        AppendPercentEscape(out, static_cast<unsigned char>(decoded));
-      }
-      i += 2;
-    } else if (IsUriUnreserved(c) || IsSubDelim(c) || c == ':' || c == '@' || c == '/' || (query && c == '?')) {
-      out += c;
-    } else {
-      AppendPercentEscape(out, static_cast<unsigned char>(c));
-    }
-  }
-  return out;
-}
-
 // RFC 3986 §5.2.4: "/a/./b/../c" -> "/a/c".
 std::string RemoveDotSegments(std::string_view in) {
   std::string out;
@@ -222,12 +190,12 @@ Result<Url> Normalize(CURLU* u, std::string_view input, const UrlOptions& option
   }
 
   std::string bad;
-  std::optional<std::string> path = NormalizeEscapes(Part(u, CURLUPART_PATH).value_or("/"), false, &bad);
+  std::optional<std::string> path = NormalizePercentEscapes(Part(u, CURLUPART_PATH).value_or("/"), {}, &bad);
   if (!path) return Bad("bad percent-escape " + Quote(bad), input);
   url.target = RemoveDotSegments(*path);
   if (url.target.empty() || url.target.front() != '/') url.target = "/" + url.target;
   if (std::optional<std::string> raw_query = Part(u, CURLUPART_QUERY); raw_query && !raw_query->empty()) {
-    std::optional<std::string> query = NormalizeEscapes(*raw_query, true, &bad);
+    std::optional<std::string> query = NormalizePercentEscapes(*raw_query, {.question_mark = true}, &bad);
     if (!query) return Bad("bad percent-escape " + Quote(bad), input);
     url.target += '?';
     url.target += options.sort_query ? SortQuery(*query) : *query;
@@ -244,6 +212,37 @@ tl::unexpected<Status> CurlError(CURLUcode rc, std::string_view input) {
 }
 
 }  // namespace
+
+std::optional<std::string> NormalizePercentEscapes(std::string_view s, const PercentRules& rules, std::string* bad) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '%') {
+      int h = i + 1 < s.size() ? HexDigitValue(s[i + 1]) : -1;
+      int l = h >= 0 && i + 2 < s.size() ? HexDigitValue(s[i + 2]) : -1;
+      if (l < 0) {
+        if (!rules.lenient) {
+          if (bad) *bad = std::string(s.substr(i, 3));
+          return std::nullopt;
+        }
+        out += "%25";
+        continue;
+      }
+      auto decoded = static_cast<char>(h * 16 + l);
+      if (IsUriUnreserved(decoded)) out += decoded;
+      else AppendPercentEscape(out, static_cast<unsigned char>(decoded));
+      i += 2;
+    } else if ((IsUriUnreserved(c) || IsSubDelim(c) || c == ':' || c == '@' || c == '/' ||
+                (rules.question_mark && c == '?')) &&
+               rules.also_escape.find(c) == std::string_view::npos) {
+      out += c;
+    } else {
+      AppendPercentEscape(out, static_cast<unsigned char>(c));
+    }
+  }
+  return out;
+}
 
 std::string Url::Origin() const {
   std::string out = scheme + "://" + host;

@@ -5,6 +5,7 @@
 // initialization).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,20 @@ struct UrlOptions {
   // where order matters, turn it off.
   bool sort_query = true;
 };
+
+// How NormalizePercentEscapes treats a path, a query or a robots.txt pattern.
+struct PercentRules {
+  bool question_mark = false;    // '?' stays as it is (a query; robots.txt)
+  std::string_view also_escape;  // bytes escaped although a path allows them (robots.txt: "*$")
+  bool lenient = false;          // a '%' that starts no escape becomes "%25" instead of an error
+};
+
+// The percent-normal form Url keeps paths and queries in: escapes of
+// unreserved characters decoded, the others' hex uppercased, bytes outside
+// RFC 3986's pchar set (plus '/', and '?' per `rules`) escaped. nullopt on a
+// '%' that starts no escape (unless lenient); `*bad` is then the offending text.
+std::optional<std::string> NormalizePercentEscapes(std::string_view s, const PercentRules& rules,
+                                                   std::string* bad = nullptr);
 
 // Parses an absolute URL and normalizes it.
 // Errors, all InvalidArgument naming the URL ("<problem> in '<url>'"): not
