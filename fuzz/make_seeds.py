@@ -10,7 +10,9 @@ inputs that once broke an invariant or a resource limit (kept so it stays fixed)
 import gzip
 import hashlib
 import os
+import io
 import struct
+import zipfile
 import zlib
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
@@ -172,6 +174,40 @@ def image_seeds():
     write("fuzz_image", "not-an-image.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
 
 
+# Zip uploads (src/data/upload.h): entries as (name, bytes[, external attrs]),
+# with a fixed timestamp so the bytes never change.
+def zip_bytes(entries, compression=zipfile.ZIP_DEFLATED):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as z:
+        for name, data, *attrs in entries:
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.create_system = 3  # Unix: external_attr holds the mode
+            info.external_attr = (attrs[0] if attrs else 0o100644) << 16
+            info.compress_type = compression
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
+def upload_zip_seeds():
+    cat, dog = png(1, 1, 0, 1), png(2, 1, 0, 1)
+    write("fuzz_upload_zip", "labeled.zip", zip_bytes([("cat/a.png", cat), ("train/dog/b.png", dog)]))
+    write("fuzz_upload_zip", "stored-top.zip", zip_bytes([("a.png", cat), ("b.jpg", jpeg(8, 8, 1))], zipfile.ZIP_STORED))
+    write("fuzz_upload_zip", "texts.zip",
+          zip_bytes([("pos/a.txt", "good"), ("b.txt", "so-so"), ("more.jsonl", '{"text":"bad","label":"neg"}\n')]))
+    write("fuzz_upload_zip", "junk.zip", zip_bytes([("__MACOSX/cat/._a.png", "x"), (".DS_Store", "x"), ("cat/", b"", 0o40755),
+                                                    ("cat/a.png", cat)]))
+    write("fuzz_upload_zip", "traversal.zip", zip_bytes([("cat/a.png", cat), ("x/../../etc/passwd", "root")]))
+    write("fuzz_upload_zip", "absolute.zip", zip_bytes([("/abs.png", cat)]))
+    write("fuzz_upload_zip", "symlink.zip", zip_bytes([("cat/link.png", "/etc/passwd", 0o120777)]))
+    write("fuzz_upload_zip", "nested.zip", zip_bytes([("inner.zip", zip_bytes([("a.png", cat)]))], zipfile.ZIP_STORED))
+    write("fuzz_upload_zip", "zeros.zip", zip_bytes([("cat/z.png", bytes(4096))]))
+    locked = bytearray(zip_bytes([("cat/a.png", cat)], zipfile.ZIP_STORED))
+    for sig, flags in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = locked.find(sig)
+        locked[at + flags] |= 1  # "encrypted"
+    write("fuzz_upload_zip", "encrypted-flag.zip", bytes(locked))
+
+
 def text_seeds():
     csv = {
         "simple.csv": "file,label\na.png,shirt\nb.png,bag\n",
@@ -331,6 +367,7 @@ if __name__ == "__main__":
     idx_seeds()
     manifest_seeds()
     image_seeds()
+    upload_zip_seeds()
     text_seeds()
     crawl_seeds()
     crawl_page_seeds()

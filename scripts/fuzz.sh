@@ -21,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS=(fuzz_idx fuzz_csv fuzz_jsonl fuzz_manifest fuzz_image fuzz_config fuzz_requirement fuzz_safetensors fuzz_http fuzz_s3
+ALL_TARGETS=(fuzz_idx fuzz_csv fuzz_jsonl fuzz_manifest fuzz_image fuzz_upload_zip fuzz_config fuzz_requirement fuzz_safetensors fuzz_http fuzz_s3
   fuzz_url fuzz_robots fuzz_sitemap fuzz_crawl_config fuzz_html)
 TARGETS=("$@")
 ((${#TARGETS[@]})) || TARGETS=("${ALL_TARGETS[@]}")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package fsml's build, tests, benchmarks and quickstart
-# need, then builds fsml into build/ and installs the browser tests' npm
-# packages into tests/browser/node_modules. Idempotent: a second run installs
+# need, installs the web app's npm packages into web/node_modules, then builds
+# fsml into build/ and installs the browser tests' npm packages into
+# tests/browser/node_modules. Idempotent: a second run installs
 # nothing new and rebuilds only what changed.
 #
 #   scripts/setup.sh            install + build
@@ -21,11 +22,13 @@ PACKAGES=(
   libboost-dev librabbitmq-dev
   # scale-out stores: PostgreSQL's client, and libcurl + libxml2 for the S3 API
   # (and the crawler, with RE2 for its URL patterns)
-  libpq-dev libcurl4-openssl-dev libxml2-dev libre2-dev
+  libpq-dev libcurl4-openssl-dev libxml2-dev libre2-dev libsodium-dev
+  # uploads to the web app: zip archives (libarchive), passwords (libsodium above)
+  libarchive-dev
   # training: LibTorch, and OpenBLAS so it does not run on netlib's reference BLAS
   libtorch-dev libopenblas0-pthread
   # tests and benchmarks
-  libgtest-dev libgmock-dev sqlite3 hyperfine time python3 git
+  libgtest-dev libgmock-dev sqlite3 hyperfine time python3 python3-requests git
   # the message broker of the integration tests (started by scripts/services.sh) and the
   # Python worker that consumes the same queue
   rabbitmq-server python3-pika
@@ -69,6 +72,12 @@ if [[ "${FSML_SKIP_INSTALL:-0}" != 1 ]]; then
       $SUDO systemctl disable --now nginx > /dev/null 2>&1 || true
     fi
   fi
+fi
+
+# The web app's npm packages (pinned by web/package-lock.json): the build runs
+# `npm run build` in web/ and compiles its output into the program.
+if [[ "${FSML_SKIP_INSTALL:-0}" != 1 || ! -d web/node_modules ]]; then
+  (cd web && npm ci --no-audit --no-fund)
 fi
 
 BUILD_DIR=${FSML_BUILD_DIR:-build}

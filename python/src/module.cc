@@ -54,6 +54,8 @@ const char* ApiCode(Code code) {
       return "unauthenticated";
     case Code::kResourceExhausted:
       return "resource_exhausted";
+    case Code::kPermissionDenied:
+      return "permission_denied";
     case Code::kUnavailable:
       return "unavailable";
     case Code::kAborted:

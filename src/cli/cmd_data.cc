@@ -154,22 +154,9 @@ void RegisterDataCommands(CLI::App& app, Context& ctx) {
         ManifestDiff d = DiffManifests(ma, mb);
         std::string name_a = Ref(ra.project, ra.version), name_b = Ref(rb.project, rb.version);
         if (*json) {
-          auto rows = [&](const std::vector<ManifestRow>& v, const Manifest& m) {
-            nlohmann::json out = nlohmann::json::array();
-            for (size_t i = 0; i < v.size() && i < *limit; ++i)
-              out.push_back({{"id", ToHex(v[i].item)}, {"label", m.labels[v[i].label]}, {"split", SplitName(v[i].split)}});
-            return out;
-          };
-          nlohmann::json relabeled = nlohmann::json::array();
-          for (size_t i = 0; i < d.relabeled.size() && i < *limit; ++i)
-            relabeled.push_back({{"id", ToHex(d.relabeled[i].item)}, {"from", d.relabeled[i].from}, {"to", d.relabeled[i].to}});
-          PrintJson({{"a", name_a},
-                     {"b", name_b},
-                     {"added", d.added.size()},
-                     {"removed", d.removed.size()},
-                     {"relabeled", d.relabeled.size()},
-                     {"unchanged", d.unchanged},
-                     {"samples", {{"added", rows(d.added, mb)}, {"removed", rows(d.removed, ma)}, {"relabeled", relabeled}}}});
+          nlohmann::json out = {{"a", name_a}, {"b", name_b}};
+          out.update(DiffToJson(ma, mb, d, *limit));
+          PrintJson(out);
           return Status::Ok();
         }
         std::cout << name_a << " -> " << name_b << ": " << WithThousands(d.added.size()) << " added, "

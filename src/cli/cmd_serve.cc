@@ -47,6 +47,7 @@ void RegisterServeCommands(CLI::App& app, Context& ctx) {
       int workers = -1, max_batch = -1, max_delay_ms = -1, inference_threads = 0, network_threads = 2;
       int request_timeout_ms = 10000, idle_timeout_ms = 60000;
       int64_t max_body_bytes = 0;
+      bool secure_cookies = false;
     };
     auto f = std::make_shared<Flags>();
     auto* cmd = app.add_subcommand("serve", "serve the HTTP API: synchronous predict with dynamic batching, and jobs through the queue");
@@ -61,6 +62,7 @@ void RegisterServeCommands(CLI::App& app, Context& ctx) {
     cmd->add_option("--idle-timeout-ms", f->idle_timeout_ms, "keep-alive connections idle longer are closed (default 60000)");
     cmd->add_option("--max-body-bytes", f->max_body_bytes, "largest request body (default: [server] max_body_bytes)");
     cmd->add_option("--access-log", f->access_log, "access log: a file, '-' for stderr (default) or 'off'");
+    cmd->add_flag("--secure-cookies", f->secure_cookies, "mark the session cookie Secure (when a TLS proxy is in front)");
     cmd->callback([&ctx, f] {
       Run(ctx, [&]() -> Status {
         sigset_t signals = BlockStopSignals();
@@ -85,8 +87,13 @@ void RegisterServeCommands(CLI::App& app, Context& ctx) {
         int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
         o.serving.inference_threads = f->inference_threads > 0 ? f->inference_threads : cores;
         o.access_log = f->access_log;
+        o.web.secure_cookies = f->secure_cookies;
+        FSML_ASSIGN_OR_RETURN(auto admin_password, EnsureAdminUser(ws->meta()));
         ServeApp app(*ws, o);
         FSML_RETURN_IF_ERROR(app.Start());
+        if (admin_password)
+          std::cerr << "fsml: first run: created user 'admin' with the one-time password " << *admin_password
+                    << "\n      (shown only now; log in and change it, or: fsml user passwd admin)\n";
         std::cerr << "fsml: serving http://" << app.address() << " (queue " << MaskUrl(o.queue_url) << ", " << o.workers
                   << " worker" << (o.workers == 1 ? "" : "s") << ", batching up to " << o.serving.max_batch << " within "
                   << o.serving.max_delay_ms << " ms); Ctrl-C stops\n";
@@ -153,12 +160,18 @@ void RegisterServeCommands(CLI::App& app, Context& ctx) {
     token->require_subcommand(1);
     {
       auto name = std::make_shared<std::string>();
+      auto user = std::make_shared<std::string>();
+      auto role = std::make_shared<std::string>("viewer");
       auto* cmd = token->add_subcommand("create", "create a token; it is printed once, alone on the last line");
       cmd->add_option("NAME", *name, "what the token is for, e.g. ci or billing-service")->required();
-      cmd->callback([&ctx, name] {
+      auto* user_opt = cmd->add_option("--user", *user, "the token acts as this user, with their role");
+      cmd->add_option("--role", *role, "a service token's role: viewer (default: read and predict), annotator, reviewer or admin")
+          ->excludes(user_opt);
+      cmd->callback([&ctx, name, user, role] {
         Run(ctx, [&]() -> Status {
           FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
-          FSML_ASSIGN_OR_RETURN(std::string secret, CreateApiToken(ws->meta(), *name, ws->user()));
+          FSML_ASSIGN_OR_RETURN(auto parsed_role, http::ParseRole(*role));
+          FSML_ASSIGN_OR_RETURN(std::string secret, CreateApiToken(ws->meta(), *name, ws->user(), *user, parsed_role));
           std::cerr << "fsml: token '" << *name << "' created; it is shown only now. Use it as 'Authorization: Bearer TOKEN'.\n";
           std::cout << secret << "\n";
           return Status::Ok();
@@ -171,8 +184,10 @@ void RegisterServeCommands(CLI::App& app, Context& ctx) {
         Run(ctx, [&]() -> Status {
           FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
           FSML_ASSIGN_OR_RETURN(auto tokens, ListApiTokens(ws->meta()));
-          std::vector<std::vector<std::string>> rows = {{"NAME", "CREATED", "BY", "LAST USED"}};
-          for (const auto& t : tokens) rows.push_back({t.name, t.created_at, t.created_by, t.last_used_at.empty() ? "-" : t.last_used_at});
+          std::vector<std::vector<std::string>> rows = {{"NAME", "ACTS AS", "ROLE", "CREATED", "BY", "LAST USED"}};
+          for (const auto& t : tokens)
+            rows.push_back({t.name, t.user.empty() ? "(service)" : t.user, std::string(http::RoleName(t.role)), t.created_at,
+                            t.created_by, t.last_used_at.empty() ? "-" : t.last_used_at});
           PrintTable(rows);
           return Status::Ok();
         });

@@ -59,5 +59,6 @@ void RegisterEvalCommands(CLI::App& app, Context& ctx);       // predict, eval .
 void RegisterServeCommands(CLI::App& app, Context& ctx);      // serve, worker, token ...
 void RegisterStoreCommands(CLI::App& app, Context& ctx);      // store copy
 void RegisterCrawlCommands(CLI::App& app, Context& ctx);      // crawl, crawls
+void RegisterUserCommands(CLI::App& app, Context& ctx);       // user ...
 
 }  // namespace fsml::cli

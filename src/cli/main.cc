@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   fsml::cli::RegisterServeCommands(app, ctx);
   fsml::cli::RegisterStoreCommands(app, ctx);
   fsml::cli::RegisterCrawlCommands(app, ctx);
+  fsml::cli::RegisterUserCommands(app, ctx);
 
   if (argc == 1) {
     std::printf("%s", app.help().c_str());

@@ -134,9 +134,13 @@ std::string HumanBytes(uint64_t n) {
   return buf;
 }
 
-std::string NowRfc3339() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string NowRfc3339() { return Rfc3339FromUnixMs(NowUnixMs()); }
+
+std::string Rfc3339FromUnixMs(int64_t ms) {
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);

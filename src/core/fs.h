@@ -40,6 +40,9 @@ std::string HumanBytes(uint64_t n);
 
 // The current time as RFC 3339 UTC with milliseconds: 2026-11-26T05:01:02.345Z.
 std::string NowRfc3339();
+// Milliseconds since the Unix epoch, and such a time as RFC 3339 (as above).
+int64_t NowUnixMs();
+std::string Rfc3339FromUnixMs(int64_t ms);
 // The user recorded as author: $FSML_USER, $USER, $LOGNAME, the account
 // name, or "unknown".
 std::string CurrentUser();

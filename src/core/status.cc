@@ -20,6 +20,7 @@ std::string_view CodeName(Code code) {
     case Code::kUnavailable: return "unavailable";
     case Code::kUnauthenticated: return "unauthenticated";
     case Code::kResourceExhausted: return "resource exhausted";
+    case Code::kPermissionDenied: return "permission denied";
   }
   return "unknown";
 }

@@ -26,6 +26,7 @@ enum class Code {
   kUnavailable,        // a server or broker cannot be reached now; retrying may succeed
   kUnauthenticated,    // no or a wrong credential
   kResourceExhausted,  // a size or rate limit was hit
+  kPermissionDenied,   // authenticated, but the role does not allow it
 };
 
 std::string_view CodeName(Code code);
@@ -73,6 +74,7 @@ inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; 
 inline Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
 inline Status Unauthenticated(std::string m) { return {Code::kUnauthenticated, std::move(m)}; }
 inline Status ResourceExhausted(std::string m) { return {Code::kResourceExhausted, std::move(m)}; }
+inline Status PermissionDenied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
 
 // Builds an IoError from errno: "<what>: <strerror(errno)>".
 Status ErrnoError(std::string_view what, int err);

@@ -1,5 +1,8 @@
 #include "data/project.h"
 
+#include <algorithm>
+#include <cctype>
+#include <map>
 #include <random>
 #include <set>
 
@@ -103,18 +106,27 @@ Result<std::vector<std::string>> ParseLabelList(std::string_view text) {
   return out;
 }
 
+// Distinct at a glance and readable with white text (WCAG AA on #fff text
+// for the darker half; the web app picks black or white text by luminance).
+static constexpr const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
+                                           "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"};
+
 static Status LoadLabels(MetaStore& meta, Project& p) {
   p.labels.clear();
-  return meta.Query("SELECT id, name FROM labels WHERE project_id = ? ORDER BY position", {p.id},
+  return meta.Query("SELECT id, name, color, hotkey FROM labels WHERE project_id = ? ORDER BY position", {p.id},
                     [&](const SqlRow& r) {
-                      p.labels.push_back({r.Int(0), std::string(r.Text(1))});
+                      size_t i = p.labels.size();
+                      Label l{r.Int(0), std::string(r.Text(1)), std::string(r.Text(2)), std::string(r.Text(3))};
+                      if (l.color.empty()) l.color = kPalette[i % std::size(kPalette)];
+                      if (l.hotkey.empty() && i < 10) l.hotkey = std::string(1, static_cast<char>(i == 9 ? '0' : '1' + i));
+                      p.labels.push_back(std::move(l));
                       return Status::Ok();
                     });
 }
 
 static constexpr const char* kProjectColumns =
     "SELECT id, name, task_type, guidelines, split_salt, train_permille, val_permille, "
-    "test_permille, created_at, created_by FROM projects ";
+    "test_permille, created_at, created_by, overlap FROM projects ";
 
 static Result<Project> ProjectFromRow(const SqlRow& r) {
   Project p;
@@ -126,12 +138,14 @@ static Result<Project> ProjectFromRow(const SqlRow& r) {
   p.ratios = {static_cast<int>(r.Int(5)), static_cast<int>(r.Int(6)), static_cast<int>(r.Int(7))};
   p.created_at = r.Text(8);
   p.created_by = r.Text(9);
+  p.overlap = static_cast<int>(r.Int(10));
   return p;
 }
 
 Result<Project> CreateProject(MetaStore& meta, const ProjectSpec& spec, const std::string& author) {
   FSML_RETURN_IF_ERROR(ValidateProjectName(spec.name));
   if (spec.labels.empty()) return Err(InvalidArgument("project '" + spec.name + "' needs at least one label"));
+  if (spec.overlap < 1 || spec.overlap > 10) return Err(InvalidArgument("overlap must be 1 to 10 annotators per item"));
   const SplitRatios& r = spec.ratios;
   if (r.train_permille < 0 || r.val_permille < 0 || r.test_permille < 0 ||
       r.train_permille + r.val_permille + r.test_permille != 1000)
@@ -152,11 +166,11 @@ Result<Project> CreateProject(MetaStore& meta, const ProjectSpec& spec, const st
     if (existing) return AlreadyExists("project '" + spec.name + "' already exists");
     FSML_ASSIGN_OR_RETURN(
         auto id, meta.QueryInt("INSERT INTO projects (name, task_type, guidelines, split_salt, train_permille, "
-                               "val_permille, test_permille, created_at, created_by) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                               "val_permille, test_permille, created_at, created_by, overlap) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                                {spec.name, std::string(TaskTypeName(spec.type)), spec.guidelines, salt,
                                 int64_t{spec.ratios.train_permille}, int64_t{spec.ratios.val_permille},
-                                int64_t{spec.ratios.test_permille}, NowRfc3339(), author}));
+                                int64_t{spec.ratios.test_permille}, NowRfc3339(), author, int64_t{spec.overlap}}));
     p.id = *id;
     for (size_t i = 0; i < spec.labels.size(); ++i) {
       FSML_RETURN_IF_ERROR(meta.Exec("INSERT INTO labels (project_id, position, name) VALUES (?, ?, ?)",
@@ -225,6 +239,48 @@ Status SetLabels(MetaStore& meta, Project& project, const std::vector<std::strin
     return Status::Ok();
   }));
   return LoadLabels(meta, project);
+}
+
+Status SetLabelStyles(MetaStore& meta, Project& project, const std::vector<LabelStyle>& styles) {
+  std::map<std::string, const LabelStyle*> by_name;
+  for (const auto& s : styles) {
+    if (!project.FindLabel(s.name))
+      return InvalidArgument("project '" + project.name + "' has no label '" + s.name + "' (labels: " + project.LabelList() + ")");
+    by_name[s.name] = &s;
+  }
+  std::map<std::string, std::string> hotkeys;  // key → label, after the change
+  for (const auto& l : project.labels) {
+    auto it = by_name.find(l.name);
+    std::string color = it != by_name.end() && !it->second->color.empty() ? it->second->color : l.color;
+    std::string key = it != by_name.end() && !it->second->hotkey.empty() ? it->second->hotkey : l.hotkey;
+    bool hex = color.size() == 7 && color[0] == '#' &&
+               std::all_of(color.begin() + 1, color.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+    if (!hex) return InvalidArgument("label '" + l.name + "': color '" + color.substr(0, 20) + "' must be #rrggbb");
+    if (!key.empty()) {
+      bool ok = key.size() == 1 && (std::islower(static_cast<unsigned char>(key[0])) || std::isdigit(static_cast<unsigned char>(key[0])));
+      if (!ok) return InvalidArgument("label '" + l.name + "': hotkey '" + key.substr(0, 20) + "' must be one of a-z or 0-9");
+      if (key == "s" || key == "f" || key == "g" || key == "n")
+        return InvalidArgument("label '" + l.name + "': hotkey '" + key + "' is taken by the labeling view (s skip, f flag, g grid, n next page)");
+      if (hotkeys.count(key)) return InvalidArgument("hotkey '" + key + "' is used by both '" + hotkeys[key] + "' and '" + l.name + "'");
+      hotkeys[key] = l.name;
+    }
+  }
+  FSML_RETURN_IF_ERROR(meta.Transaction([&]() -> Status {
+    for (const auto& s : styles) {
+      const Label* l = project.FindLabel(s.name);
+      if (!s.color.empty()) FSML_RETURN_IF_ERROR(StatusOf(meta.Exec("UPDATE labels SET color = ? WHERE id = ?", {s.color, l->id})));
+      if (!s.hotkey.empty()) FSML_RETURN_IF_ERROR(StatusOf(meta.Exec("UPDATE labels SET hotkey = ? WHERE id = ?", {s.hotkey, l->id})));
+    }
+    return Status::Ok();
+  }));
+  return LoadLabels(meta, project);
+}
+
+Status SetOverlap(MetaStore& meta, Project& project, int overlap) {
+  if (overlap < 1 || overlap > 10) return InvalidArgument("overlap must be 1 to 10 annotators per item");
+  FSML_RETURN_IF_ERROR(StatusOf(meta.Exec("UPDATE projects SET overlap = ? WHERE id = ?", {int64_t{overlap}, project.id})));
+  project.overlap = overlap;
+  return Status::Ok();
 }
 
 Status RenameLabel(MetaStore& meta, Project& project, std::string_view from, std::string_view to) {

@@ -23,6 +23,13 @@ Result<TaskType> ParseTaskType(std::string_view name);
 struct Label {
   int64_t id = 0;
   std::string name;
+  std::string color;   // "#rrggbb"; a palette color by position unless set
+  std::string hotkey;  // one key of [a-z0-9]; "1".."9", "0" by position unless set; may be empty
+};
+
+// How the labeling view shows a label; empty fields keep the default.
+struct LabelStyle {
+  std::string name, color, hotkey;
 };
 
 struct Project {
@@ -35,6 +42,7 @@ struct Project {
   SplitRatios ratios;
   std::string created_at;
   std::string created_by;
+  int overlap = 1;  // how many people label each item (1-10)
 
   const Label* FindLabel(std::string_view name) const;
   const Label* FindLabelById(int64_t id) const;
@@ -47,6 +55,7 @@ struct ProjectSpec {
   std::vector<std::string> labels;
   std::string guidelines;
   SplitRatios ratios;
+  int overlap = 1;
 };
 
 // Project names: 1-64 of [a-z0-9._-], starting with a letter or digit.
@@ -76,6 +85,12 @@ Status RenameLabel(MetaStore& meta, Project& project, std::string_view from, std
 // import that then failed). FailedPrecondition otherwise.
 Status DeleteEmptyProject(MetaStore& meta, const Project& project);
 Status SetGuidelines(MetaStore& meta, Project& project, const std::string& markdown);
+// Sets colors and hotkeys of existing labels. InvalidArgument for an unknown
+// label, a color that is not "#rrggbb", a hotkey that is not one of
+// [a-z0-9], is one the labeling view uses itself (s, f, g, n) or is taken.
+Status SetLabelStyles(MetaStore& meta, Project& project, const std::vector<LabelStyle>& styles);
+// 1 to 10.
+Status SetOverlap(MetaStore& meta, Project& project, int overlap);
 
 struct ProjectStats {
   uint64_t items = 0;

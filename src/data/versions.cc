@@ -230,6 +230,23 @@ nlohmann::json VersionToJson(const Project& p, const DatasetVersion& v) {
   return j;
 }
 
+nlohmann::json DiffToJson(const Manifest& a, const Manifest& b, const ManifestDiff& d, size_t limit) {
+  auto rows = [&](const std::vector<ManifestRow>& v, const Manifest& m) {
+    nlohmann::json out = nlohmann::json::array();
+    for (size_t i = 0; i < v.size() && i < limit; ++i)
+      out.push_back({{"id", ToHex(v[i].item)}, {"label", m.labels[v[i].label]}, {"split", SplitName(v[i].split)}});
+    return out;
+  };
+  nlohmann::json relabeled = nlohmann::json::array();
+  for (size_t i = 0; i < d.relabeled.size() && i < limit; ++i)
+    relabeled.push_back({{"id", ToHex(d.relabeled[i].item)}, {"from", d.relabeled[i].from}, {"to", d.relabeled[i].to}});
+  return {{"added", d.added.size()},
+          {"removed", d.removed.size()},
+          {"relabeled", d.relabeled.size()},
+          {"unchanged", d.unchanged},
+          {"samples", {{"added", rows(d.added, b)}, {"removed", rows(d.removed, a)}, {"relabeled", relabeled}}}};
+}
+
 Result<ExportFormat> ParseExportFormat(std::string_view name) {
   if (name == "imagefolder") return ExportFormat::kImageFolder;
   if (name == "jsonl") return ExportFormat::kJsonl;

@@ -59,6 +59,10 @@ Status TagVersion(MetaStore& meta, const Project& project, int64_t number, const
                   const std::string& author, bool force);
 
 nlohmann::json VersionToJson(const Project& p, const DatasetVersion& v);
+// {"added", "removed", "relabeled", "unchanged" (counts), "samples": {"added":
+// [{"id", "label", "split"}], "removed": [...], "relabeled": [{"id", "from",
+// "to"}]}} with up to `limit` samples of each.
+nlohmann::json DiffToJson(const Manifest& a, const Manifest& b, const ManifestDiff& d, size_t limit);
 
 enum class ExportFormat { kImageFolder, kJsonl };
 Result<ExportFormat> ParseExportFormat(std::string_view name);

@@ -16,7 +16,8 @@ using http::Response;
 
 const char* OpenApiDocument() { return kOpenApiJson; }
 
-ServeApp::ServeApp(Workspace& ws, ServeOptions options) : ws_(ws), options_(std::move(options)), tokens_(ws.meta()) {
+ServeApp::ServeApp(Workspace& ws, ServeOptions options)
+    : ws_(ws), options_(std::move(options)), access_(ws.meta(), options_.access), web_(ws, access_, options_.web) {
   metrics_.DefineCounter("fsml_http_requests_total", "HTTP requests by route and status code.");
   metrics_.DefineHistogram("fsml_http_request_seconds", "HTTP request latency by route, first byte in to last byte out.",
                            {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10});
@@ -51,8 +52,9 @@ Status ServeApp::Start() {
     auto worker = std::make_shared<Worker>(ws_, std::move(q), *worker_cache_, options_.worker, &metrics_);
     worker_threads_.emplace_back([this, worker] { worker->Run(workers_stop_); });
   }
+  web_.Start();
   FSML_ASSIGN_OR_RETURN(
-      server_, http::StartServer(options_.http, router_, [this](const Request& r) { return tokens_.Verify(r.Header("authorization")); },
+      server_, http::StartServer(options_.http, router_, [this](const Request& r) { return access_.Authenticate(r); },
                                  [this](const http::RequestRecord& r) { LogRequest(r); }));
   // Production models load in the background; /readyz answers 503 until then.
   preload_ = std::thread([this] {
@@ -73,6 +75,7 @@ Status ServeApp::Start() {
 void ServeApp::Stop() {
   if (server_) server_->Stop();
   if (preload_.joinable()) preload_.join();
+  web_.Stop();
   if (models_) models_->Stop();
   workers_stop_ = true;
   for (auto& t : worker_threads_)
@@ -91,7 +94,7 @@ void ServeApp::LogRequest(const http::RequestRecord& r) {
   json line = {{"ts", NowRfc3339()}, {"remote", r.remote}, {"method", r.method}, {"path", r.path},
                {"route", r.route},   {"status", r.status}, {"bytes_in", r.request_bytes}, {"bytes_out", r.response_bytes},
                {"ms", std::round(r.seconds * 1e5) / 100}};
-  if (!r.principal.empty()) line["token"] = r.principal;
+  if (!r.principal.empty()) line["user"] = r.principal;
   std::string text = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   std::lock_guard lock(log_mu_);
   std::fwrite(text.data(), 1, text.size(), access_log_);
@@ -162,9 +165,10 @@ void ServeApp::Predict(Request& req, const std::string& ref, Reply reply) {
 
 void ServeApp::AddRoutes() {
   using http::Dispatch;
-  router_.Add({"GET", "/healthz", Dispatch::kInline, false,
+  web_.AddRoutes(router_);
+  router_.Add({"GET", "/healthz", Dispatch::kInline, http::Role::kPublic,
                [](Request&, Reply reply) { reply(Response::Json(200, {{"status", "ok"}})); }});
-  router_.Add({"GET", "/readyz", Dispatch::kBlocking, false, [this](Request&, Reply reply) {
+  router_.Add({"GET", "/readyz", Dispatch::kBlocking, http::Role::kPublic, [this](Request&, Reply reply) {
                  json checks = json::object();
                  bool ok = true;
                  auto db = ws_.meta().QueryInt("SELECT 1");
@@ -177,12 +181,12 @@ void ServeApp::AddRoutes() {
                  ok &= ready_.load();
                  reply(Response::Json(ok ? 200 : 503, {{"status", ok ? "ready" : "not ready"}, {"checks", checks}}));
                }});
-  router_.Add({"GET", "/metrics", Dispatch::kBlocking, false, [this](Request&, Reply reply) {
+  router_.Add({"GET", "/metrics", Dispatch::kBlocking, http::Role::kPublic, [this](Request&, Reply reply) {
                  reply(Response::Text(200, metrics_.Render(), "text/plain; version=0.0.4; charset=utf-8"));
                }});
-  router_.Add({"GET", "/api/v1/openapi.json", Dispatch::kInline, true,
+  router_.Add({"GET", "/api/v1/openapi.json", Dispatch::kInline, http::Role::kViewer,
                [](Request&, Reply reply) { reply(Response::Text(200, OpenApiDocument(), "application/json")); }});
-  router_.Add({"GET", "/api/v1/models", Dispatch::kBlocking, true, [this](Request&, Reply reply) {
+  router_.Add({"GET", "/api/v1/models", Dispatch::kBlocking, http::Role::kViewer, [this](Request&, Reply reply) {
                  auto models = ListModels(ws_.meta());
                  if (!models) return reply(Response::FromStatus(models.error()));
                  json out = json::array();
@@ -194,12 +198,12 @@ void ServeApp::AddRoutes() {
                  }
                  reply(Response::Json(200, {{"models", out}, {"served", models_->Served()}}));
                }});
-  router_.Add({"POST", "/api/v1/models/{ref}/predict", Dispatch::kBlocking, true,
+  router_.Add({"POST", "/api/v1/models/{ref}/predict", Dispatch::kBlocking, http::Role::kViewer,
                [this](Request& req, Reply reply) { Predict(req, req.params["ref"], std::move(reply)); }});
-  router_.Add({"POST", "/api/v1/models/{name}/{version}/predict", Dispatch::kBlocking, true, [this](Request& req, Reply reply) {
+  router_.Add({"POST", "/api/v1/models/{name}/{version}/predict", Dispatch::kBlocking, http::Role::kViewer, [this](Request& req, Reply reply) {
                  Predict(req, req.params["name"] + "/" + req.params["version"], std::move(reply));
                }});
-  router_.Add({"POST", "/api/v1/jobs", Dispatch::kBlocking, true, [this](Request& req, Reply reply) {
+  router_.Add({"POST", "/api/v1/jobs", Dispatch::kBlocking, http::Role::kViewer, [this](Request& req, Reply reply) {
                  if (http::MediaType(req.Header("content-type")) != "application/json")
                    return reply(Response::Error(415, "unsupported_media_type", "send the job as application/json"));
                  auto body = http::ParseJsonObject(req.body);
@@ -214,7 +218,7 @@ void ServeApp::AddRoutes() {
                    reply(std::move(res));
                  });
                }});
-  router_.Add({"GET", "/api/v1/jobs", Dispatch::kBlocking, true, [this](Request& req, Reply reply) {
+  router_.Add({"GET", "/api/v1/jobs", Dispatch::kBlocking, http::Role::kViewer, [this](Request& req, Reply reply) {
                  auto q = http::ParseQuery(req.query);
                  if (!q) return reply(Response::FromStatus(q.error()));
                  int64_t limit = 100;
@@ -232,7 +236,7 @@ void ServeApp::AddRoutes() {
                  for (const auto& j : list->first) jobs.push_back(JobToJson(j, false));
                  reply(Response::Json(200, {{"jobs", jobs}, {"total", list->second}}));
                }});
-  router_.Add({"GET", "/api/v1/jobs/{id}", Dispatch::kBlocking, true, [this](Request& req, Reply reply) {
+  router_.Add({"GET", "/api/v1/jobs/{id}", Dispatch::kBlocking, http::Role::kViewer, [this](Request& req, Reply reply) {
                  auto job = jobs_->Get(req.params["id"]);
                  if (!job) return reply(Response::FromStatus(job.error()));
                  reply(Response::Json(200, JobToJson(*job, true)));

@@ -15,6 +15,7 @@
 #include "serve/http_server.h"
 #include "serve/jobs.h"
 #include "serve/metrics.h"
+#include "serve/web_api.h"
 #include "serve/model_server.h"
 
 namespace fsml {
@@ -28,6 +29,8 @@ struct ServeOptions {
   WorkerOptions worker;
   std::string access_log = "-";  // file path, "-" for stderr, "off"
   size_t max_job_inputs = 10000;
+  AccessOptions access;
+  WebApiOptions web;
 };
 
 // The OpenAPI 3 document served at /api/v1/openapi.json.
@@ -53,7 +56,8 @@ class ServeApp {
   Workspace& ws_;
   ServeOptions options_;
   Metrics metrics_;
-  TokenVerifier tokens_;
+  AccessControl access_;
+  WebApi web_;
   std::unique_ptr<ModelServer> models_;
   std::unique_ptr<JobService> jobs_;
   std::unique_ptr<ModelCache> worker_cache_;

@@ -9,15 +9,14 @@
 #include <mutex>
 #include <thread>
 
+#include "core/fs.h"
 #include "core/sha256.h"
 #include "serve/job_queue.h"
 
 namespace fsml {
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+int64_t NowMs() { return NowUnixMs(); }
 
 // Wakes receivers in this process when a message is published; receivers in
 // other processes notice within kPollInterval.

@@ -8,6 +8,23 @@
 
 namespace fsml::http {
 
+std::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kPublic: return "public";
+    case Role::kViewer: return "viewer";
+    case Role::kAnnotator: return "annotator";
+    case Role::kReviewer: return "reviewer";
+    case Role::kAdmin: return "admin";
+  }
+  return "public";
+}
+
+Result<Role> ParseRole(std::string_view name) {
+  for (Role r : {Role::kViewer, Role::kAnnotator, Role::kReviewer, Role::kAdmin})
+    if (RoleName(r) == name) return r;
+  return Err(InvalidArgument("unknown role '" + std::string(name.substr(0, 40)) + "' (expected admin, reviewer, annotator or viewer)"));
+}
+
 std::string Request::Header(std::string_view lower_name) const {
   auto it = headers.find(std::string(lower_name));
   return it == headers.end() ? std::string() : it->second;
@@ -41,6 +58,7 @@ std::string_view ErrorCode(Code code) {
     case Code::kFailedPrecondition: return "failed_precondition";
     case Code::kUnauthenticated: return "unauthenticated";
     case Code::kResourceExhausted: return "resource_exhausted";
+    case Code::kPermissionDenied: return "permission_denied";
     case Code::kUnavailable: return "unavailable";
     case Code::kAborted: return "aborted";
     case Code::kCorruption: return "corruption";
@@ -59,6 +77,7 @@ static int HttpStatus(Code code) {
     case Code::kAlreadyExists:
     case Code::kFailedPrecondition: return 409;
     case Code::kResourceExhausted: return 429;
+    case Code::kPermissionDenied: return 403;
     case Code::kUnavailable:
     case Code::kAborted: return 503;
     case Code::kCorruption:

@@ -19,6 +19,20 @@
 
 namespace fsml::http {
 
+// Who may call a route, lowest first; each role may do what the roles
+// before it may (an admin reviews, a reviewer labels, an annotator reads).
+enum class Role { kPublic = 0, kViewer, kAnnotator, kReviewer, kAdmin };
+std::string_view RoleName(Role role);  // "public", "viewer", ..., "admin"
+// "viewer" | "annotator" | "reviewer" | "admin"; InvalidArgument otherwise.
+Result<Role> ParseRole(std::string_view name);
+
+// Who a request is authenticated as.
+struct Principal {
+  std::string name;  // the user's name, or the API token's for a service token
+  Role role = Role::kPublic;
+  bool session = false;  // by the browser's session cookie (not a bearer token)
+};
+
 struct Request {
   std::string method;  // "GET", "POST", ...
   std::string path;    // decoded path, no query
@@ -30,6 +44,8 @@ struct Request {
   // the request is authenticated as (set by the auth check).
   std::map<std::string, std::string> params;
   std::string principal;
+  Role role = Role::kPublic;
+  bool session = false;
 
   std::string Header(std::string_view lower_name) const;
 };
@@ -68,7 +84,7 @@ struct Route {
   std::string method;
   std::string pattern;  // "/api/v1/jobs/{id}": {name} matches one non-empty segment
   Dispatch dispatch = Dispatch::kBlocking;
-  bool authenticated = true;  // needs a bearer token
+  Role role = Role::kViewer;  // the least role that may call it; kPublic needs no credentials
   Handler handler;
 };
 
@@ -84,9 +100,14 @@ class Router {
   };
   Match Find(std::string_view method, std::string_view path) const;
   const std::vector<Route>& routes() const { return routes_; }
+  // The route for GET and HEAD requests that match no pattern (the web
+  // app's pages, which it routes itself).
+  void SetFallback(Route route) { fallback_ = std::move(route); }
+  const std::optional<Route>& fallback() const { return fallback_; }
 
  private:
   std::vector<Route> routes_;
+  std::optional<Route> fallback_;
 };
 
 // Splits "a=1&b=x%20y" into decoded pairs; InvalidArgument on bad escapes.

@@ -129,6 +129,8 @@ class ServerImpl final : public Server {
   // Routes, authenticates and runs a request; `reply` answers on the session.
   void Handle(Request& req, RequestRecord& record, std::function<void(Response)> reply) {
     auto match = router_.Find(req.method, req.path);
+    if (!match.route && !match.method_not_allowed && (req.method == "GET" || req.method == "HEAD") && router_.fallback())
+      match.route = &*router_.fallback();
     if (!match.route) {
       record.route = "unmatched";
       if (match.method_not_allowed) return reply(Response::Error(405, "method_not_allowed", req.method + " is not allowed on " + req.path));
@@ -137,15 +139,20 @@ class ServerImpl final : public Server {
     const Route& route = *match.route;
     record.route = route.method + " " + route.pattern;
     req.params = std::move(match.params);
-    if (route.authenticated) {
+    if (route.role != Role::kPublic) {
       auto who = authenticate_(req);
       if (!who) {
-        auto r = Response::FromStatus(who.error());
-        if (r.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
-        return reply(std::move(r));
+        if (who.error().status == 401) who.error().headers.emplace_back("WWW-Authenticate", "Bearer");
+        return reply(std::move(who.error()));
       }
-      req.principal = *who;
-      record.principal = *who;
+      record.principal = who->name;
+      if (who->role < route.role)
+        return reply(Response::Error(403, "permission_denied",
+                                     std::string(RoleName(route.role)) + " role needed for " + req.method + " " + route.pattern +
+                                         "; '" + who->name + "' is " + std::string(RoleName(who->role))));
+      req.principal = std::move(who->name);
+      req.role = who->role;
+      req.session = who->session;
     }
     auto run = [handler = route.handler, reply](Request& r) {
       try {

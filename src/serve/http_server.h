@@ -52,9 +52,12 @@ class Server {
 };
 
 // Binds and starts serving `router` (which must outlive the server).
-// `authenticate` runs before every route with authenticated = true and
-// returns the principal's name or the error to send (Unauthenticated → 401).
-using Authenticator = std::function<Result<std::string>(const Request&)>;
+// `authenticate` runs (on a network thread: it must not block for long)
+// before every route whose role is not kPublic, and returns who the request
+// is from or the response to send (401, or 403 for a failed CSRF check). The
+// server then answers 403 permission_denied when the principal's role is
+// below the route's.
+using Authenticator = std::function<tl::expected<Principal, Response>(const Request&)>;
 Result<std::unique_ptr<Server>> StartServer(const ServerOptions& options, const Router& router,
                                             Authenticator authenticate, RequestObserver observer);
 

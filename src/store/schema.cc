@@ -279,6 +279,77 @@ CREATE TABLE crawl_urls (
 ){without_rowid};
 CREATE INDEX crawl_urls_queued ON crawl_urls (crawl_id, state, origin, seq);
 )sql"},
+      {6, "users, sessions, token roles; labeling queues, assignments, flags and reviews", R"sql(
+CREATE TABLE users (
+  id {id},
+  name TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer', 'annotator', 'viewer')),
+  password_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  password_changed_at TEXT NOT NULL
+);
+CREATE TABLE sessions (
+  token_sha256 TEXT NOT NULL PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  csrf_token TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  remote TEXT NOT NULL
+);
+CREATE INDEX sessions_by_user ON sessions (user_id);
+ALTER TABLE api_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'viewer';
+ALTER TABLE api_tokens ADD COLUMN user_id INTEGER REFERENCES users(id);
+ALTER TABLE projects ADD COLUMN overlap INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE labels ADD COLUMN color TEXT NOT NULL DEFAULT '';
+ALTER TABLE labels ADD COLUMN hotkey TEXT NOT NULL DEFAULT '';
+ALTER TABLE annotations ADD COLUMN request_id TEXT;
+CREATE UNIQUE INDEX annotations_by_request ON annotations (project_id, author, request_id);
+CREATE INDEX annotations_by_author ON annotations (project_id, author, id);
+CREATE TABLE annotation_withdrawals (
+  annotation_id INTEGER NOT NULL PRIMARY KEY REFERENCES annotations(id),
+  at TEXT NOT NULL,
+  by_user TEXT NOT NULL
+);
+CREATE TABLE label_tasks (
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  item_id TEXT NOT NULL REFERENCES items(id),
+  state TEXT NOT NULL CHECK (state IN ('open', 'review', 'final')),
+  priority REAL NOT NULL,
+  votes INTEGER NOT NULL,
+  reviewed_annotation_id INTEGER REFERENCES annotations(id),
+  suggestion_label_id INTEGER REFERENCES labels(id),
+  suggestion_confidence REAL,
+  suggestion_model TEXT,
+  PRIMARY KEY (project_id, item_id)
+){without_rowid};
+CREATE INDEX label_tasks_next ON label_tasks (project_id, state, priority);
+CREATE TABLE label_task_sync (
+  project_id INTEGER NOT NULL PRIMARY KEY REFERENCES projects(id),
+  import_id INTEGER NOT NULL,
+  items INTEGER NOT NULL
+);
+CREATE TABLE task_assignments (
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  item_id TEXT NOT NULL REFERENCES items(id),
+  user_name TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('locked', 'labeled', 'skipped', 'flagged')),
+  expires_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (project_id, item_id, user_name)
+){without_rowid};
+CREATE INDEX task_assignments_by_user ON task_assignments (project_id, user_name, state);
+CREATE TABLE item_flags (
+  id {id},
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  item_id TEXT NOT NULL REFERENCES items(id),
+  user_name TEXT NOT NULL,
+  comment TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  resolved_at TEXT,
+  resolved_by TEXT
+);
+CREATE INDEX item_flags_by_item ON item_flags (project_id, item_id);
+)sql"},
   };
   return migrations;
 }
@@ -301,12 +372,19 @@ const std::vector<SchemaTable>& SchemaTables() {
       {"model_alias_history", "id", true},
       {"requirements", "project_id, position", false},
       {"evaluations", "id", true},
+      {"users", "id", true},
       {"api_tokens", "id", true},
       {"jobs", "id", false},
       {"queue_messages", "id", true},
       {"model_serving", "model_id", false},
       {"crawls", "id", true},
       {"crawl_urls", "crawl_id, url", false},
+      {"sessions", "token_sha256", false},
+      {"annotation_withdrawals", "annotation_id", false},
+      {"label_tasks", "project_id, item_id", false},
+      {"label_task_sync", "project_id", false},
+      {"task_assignments", "project_id, item_id, user_name", false},
+      {"item_flags", "id", true},
   };
   return tables;
 }

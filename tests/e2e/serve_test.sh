@@ -44,7 +44,7 @@ case_predict_api() {
   grep -q '^fsml_jobs{state="queued"} 0$' "$T/metrics" || fail "jobs by state missing"
   stop_server || fail "server did not stop cleanly"
   grep -q '"route":"POST /api/v1/models/{ref}/predict","status":200' "$T/access.log" || fail "access log lines missing"
-  grep -q '"token":"tests"' "$T/access.log" || fail "access log names the token"
+  grep -q '"user":"tests"' "$T/access.log" || fail "access log names the token"
 }
 
 case_body_limit_and_timeouts() {

@@ -11,7 +11,7 @@ namespace {
 using ::testing::HasSubstr;
 
 Route R(std::string method, std::string pattern) {
-  return Route{std::move(method), std::move(pattern), Dispatch::kInline, true, [](Request&, Reply) {}};
+  return Route{std::move(method), std::move(pattern), Dispatch::kInline, Role::kViewer, [](Request&, Reply) {}};
 }
 
 TEST(RouterTest, MatchesParamsAndPrefersLiterals) {

@@ -1,0 +1,343 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { errorMessage } from '../api/client';
+import { projects as projectsApi } from '../api/endpoints';
+import type { ImportResult, Project, ProjectDetail } from '../api/types';
+import { ErrorBox, Loading, PageTitle, ProgressBar, Swatch, Tabs, useTitle } from '../components/common';
+import { GuidelinesEditor, type LabelRow, LabelsEditor, rowsToSpecs, toRows } from '../components/editors';
+import { announce } from '../lib/announce';
+import { count, percent } from '../lib/format';
+import { Markdown } from '../lib/markdown';
+import { Link, navigate, useLocation } from '../lib/router';
+import { hasRole, useSession } from '../lib/session';
+
+type Tab = 'overview' | 'import' | 'settings';
+
+function Overview({ project }: { project: ProjectDetail }) {
+  const pr = project.progress;
+  const perLabel = project.stats?.per_label ?? {};
+  const annotators = project.stats?.per_annotator ?? [];
+  const splits = Object.entries(project.stats?.per_split ?? {});
+  const labeledTotal = Object.values(perLabel).reduce((a, b) => a + b, 0);
+  return (
+    <div class="overview">
+      <div class="overview-main">
+        <section class="card" aria-labelledby="progress-title">
+          <h2 id="progress-title">Progress</h2>
+          <ProgressBar label="Items with a final label" value={pr.labeled} max={pr.items} />
+          <dl class="stats-row">
+            <div><dt>Items</dt><dd>{pr.items.toLocaleString()}</dd></div>
+            <div><dt>In review</dt><dd>{pr.in_review.toLocaleString()}</dd></div>
+            <div><dt>Annotations</dt><dd>{pr.annotations.toLocaleString()}</dd></div>
+            <div><dt>Today</dt><dd>{pr.today.toLocaleString()}</dd></div>
+            <div><dt>Versions</dt><dd>{pr.versions.toLocaleString()}</dd></div>
+            <div><dt>Overlap</dt><dd>{project.overlap}</dd></div>
+          </dl>
+        </section>
+        <section class="card" aria-labelledby="per-label-title">
+          <h2 id="per-label-title">Final labels</h2>
+          {project.labels.map((l) => {
+            const n = perLabel[l.name] ?? 0;
+            return (
+              <ProgressBar
+                key={l.name}
+                label={l.name}
+                value={n}
+                max={Math.max(labeledTotal, 1)}
+                color={l.color}
+                detail={`${n.toLocaleString()} (${percent(n, labeledTotal).toFixed(0)}%)`}
+              />
+            );
+          })}
+        </section>
+        <section class="card" aria-labelledby="annotators-title">
+          <h2 id="annotators-title">Annotators</h2>
+          {annotators.length === 0 ? (
+            <p class="muted">Nobody has labeled yet.</p>
+          ) : (
+            <table class="table" data-testid="annotator-table">
+              <thead>
+                <tr><th scope="col">User</th><th scope="col" class="num">Labels</th><th scope="col" class="num">Today</th></tr>
+              </thead>
+              <tbody>
+                {annotators.map((a) => (
+                  <tr key={a.user}>
+                    <th scope="row">{a.user}</th>
+                    <td class="num">{a.labels.toLocaleString()}</td>
+                    <td class="num">{a.today.toLocaleString()}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+        {splits.length > 0 && (
+          <section class="card" aria-labelledby="splits-title">
+            <h2 id="splits-title">Splits</h2>
+            <table class="table">
+              <thead><tr><th scope="col">Split</th><th scope="col" class="num">Items</th></tr></thead>
+              <tbody>
+                {splits.map(([split, v]) => (
+                  <tr key={split}>
+                    <th scope="row">{split}</th>
+                    <td class="num">{typeof v === 'number' ? v.toLocaleString() : JSON.stringify(v)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </section>
+        )}
+      </div>
+      <section class="card guidelines" aria-labelledby="guidelines-title">
+        <h2 id="guidelines-title">Guidelines</h2>
+        <Markdown source={project.guidelines} />
+      </section>
+    </div>
+  );
+}
+
+const EXT = /\.(png|jpe?g|zip|txt|jsonl)$/i;
+
+// What the server takes in one import, checked before the upload so that a
+// wrong pick is caught early; the server checks again.
+function checkFiles(files: File[], project: Project): string | null {
+  const bad = files.find((f) => !EXT.test(f.name));
+  if (bad) return `'${bad.name}' is not a .png, .jpg, .zip, .txt or .jsonl file.`;
+  const zips = files.filter((f) => /\.zip$/i.test(f.name));
+  if (zips.length && files.length > 1) return 'A .zip is imported on its own: pick just the one .zip.';
+  const text = project.task_type === 'text-classification';
+  if (text && files.some((f) => /\.(png|jpe?g)$/i.test(f.name))) return 'This is a text project: import .txt or .jsonl files.';
+  if (!text && files.some((f) => /\.(txt|jsonl)$/i.test(f.name)))
+    return 'This is an image project: import .png or .jpg images, or a .zip of them.';
+  return null;
+}
+
+function ImportPanel({ project, onDone }: { project: Project; onDone: () => void }) {
+  const [files, setFiles] = useState<File[]>([]);
+  const [dragging, setDragging] = useState(false);
+  const [progress, setProgress] = useState<number | null>(null);
+  const [result, setResult] = useState<ImportResult | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const input = useRef<HTMLInputElement>(null);
+
+  const pick = (list: FileList | null) => {
+    const picked = list ? Array.from(list) : [];
+    setFiles(picked);
+    setResult(null);
+    setError(picked.length ? checkFiles(picked, project) : null);
+  };
+
+  const start = async () => {
+    const problem = checkFiles(files, project);
+    if (problem) return setError(problem);
+    setError(null);
+    setResult(null);
+    setProgress(0);
+    try {
+      const r = await projectsApi.importFiles(project.name, files, setProgress);
+      setResult(r);
+      setFiles([]);
+      if (input.current) input.current.value = '';
+      announce(`Import done: ${r.added} added`);
+      onDone();
+    } catch (e) {
+      setError(errorMessage(e));
+      announce(`Import failed: ${errorMessage(e)}`, 'assertive');
+    } finally {
+      setProgress(null);
+    }
+  };
+
+  const bytes = files.reduce((a, f) => a + f.size, 0);
+  const accept =
+    project.task_type === 'text-classification' ? '.txt,.jsonl,text/plain' : '.png,.jpg,.jpeg,.zip,image/png,image/jpeg';
+  return (
+    <section class="card" aria-labelledby="import-title">
+      <h2 id="import-title">Import items</h2>
+      <p class="hint">
+        {project.task_type === 'text-classification'
+          ? '.txt files (one item each) or a .jsonl file.'
+          : 'Images (.png, .jpg), or one .zip of images, optionally in folders named after labels.'}
+      </p>
+      <div
+        class={'dropzone' + (dragging ? ' dragging' : '')}
+        data-testid="import-dropzone"
+        onDragOver={(e) => {
+          e.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={(e) => {
+          e.preventDefault();
+          setDragging(false);
+          pick(e.dataTransfer?.files ?? null);
+        }}
+      >
+        <p>Drop files here, or</p>
+        <label class="button secondary" for="import-files">
+          Choose files
+        </label>
+        <input id="import-files" ref={input} class="visually-hidden-input" type="file" multiple accept={accept}
+          onChange={(e) => pick(e.currentTarget.files)} />
+      </div>
+      {files.length > 0 && (
+        <p data-testid="import-selection">
+          {count(files.length, 'file')} selected ({(bytes / 1048576).toFixed(1)} MiB)
+          {files.length <= 5 && `: ${files.map((f) => f.name).join(', ')}`}
+        </p>
+      )}
+      {progress !== null && <ProgressBar label="Uploading" value={Math.round(progress * 100)} max={100} detail={`${Math.round(progress * 100)}%`} />}
+      <ErrorBox error={error} />
+      {result && (
+        <div class="ok-box" role="status" data-testid="import-result">
+          <strong>Imported.</strong>
+          <dl class="stats-row">
+            <div><dt>Added</dt><dd>{result.added}</dd></div>
+            <div><dt>Already present</dt><dd>{result.present}</dd></div>
+            <div><dt>Relabeled</dt><dd>{result.relabeled}</dd></div>
+            <div><dt>Duplicates</dt><dd>{result.duplicates}</dd></div>
+            <div><dt>Records</dt><dd>{result.records}</dd></div>
+          </dl>
+        </div>
+      )}
+      <button type="button" class="primary" disabled={!files.length || progress !== null} onClick={start}>
+        {progress !== null ? 'Uploading…' : 'Upload'}
+      </button>
+    </section>
+  );
+}
+
+function SettingsPanel({ project, onSaved }: { project: Project; onSaved: (p: Project) => void }) {
+  const [guidelines, setGuidelines] = useState(project.guidelines);
+  const [overlap, setOverlap] = useState(project.overlap);
+  const [rows, setRows] = useState<LabelRow[]>(() => toRows(project.labels));
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setSaved(false);
+    const labels = rowsToSpecs(rows);
+    if (typeof labels === 'string') return setError(labels);
+    if (!(overlap >= 1 && overlap <= 10)) return setError('Overlap is a whole number from 1 to 10.');
+    setBusy(true);
+    setError(null);
+    try {
+      const p = await projectsApi.update(project.name, { guidelines, overlap, labels });
+      setRows(toRows(p.labels));
+      setSaved(true);
+      announce('Settings saved');
+      onSaved(p);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="card form" onSubmit={submit} aria-labelledby="settings-title">
+      <h2 id="settings-title">Settings</h2>
+      <div class="field narrow-field">
+        <label for="set-overlap">Overlap (people per item, 1–10)</label>
+        <input id="set-overlap" type="number" min={1} max={10} step={1} value={overlap}
+          onInput={(e) => setOverlap(Number(e.currentTarget.value))} />
+      </div>
+      <LabelsEditor rows={rows} onChange={setRows} />
+      <p class="hint">A label that items already carry cannot be removed.</p>
+      <GuidelinesEditor id="set-guidelines" value={guidelines} onChange={setGuidelines} />
+      <ErrorBox error={error} />
+      {saved && <p class="ok-box" role="status">Settings saved.</p>}
+      <button type="submit" class="primary" disabled={busy}>
+        {busy ? 'Saving…' : 'Save settings'}
+      </button>
+    </form>
+  );
+}
+
+export function ProjectPage({ name }: { name: string }) {
+  useTitle(name);
+  const session = useSession();
+  const loc = useLocation();
+  const admin = hasRole(session?.user, 'admin');
+  const [project, setProject] = useState<ProjectDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const requested = loc.query.get('tab') as Tab | null;
+  const tab: Tab = requested === 'import' || requested === 'settings' ? (admin ? requested : 'overview') : 'overview';
+
+  const load = () =>
+    projectsApi
+      .get(name)
+      .then((p) => {
+        setProject(p);
+        setError(null);
+      })
+      .catch((e) => setError(errorMessage(e)));
+  useEffect(() => {
+    void load();
+  }, [name]);
+
+  const base = `/projects/${encodeURIComponent(name)}`;
+  const tabs: { id: Tab; title: string }[] = [{ id: 'overview', title: 'Overview' }];
+  if (admin) tabs.push({ id: 'import', title: 'Import' }, { id: 'settings', title: 'Settings' });
+
+  return (
+    <section>
+      <nav class="breadcrumbs" aria-label="Breadcrumbs">
+        <Link href="/">Projects</Link> <span aria-hidden="true">/</span> <span>{name}</span>
+      </nav>
+      <div class="page-head">
+        <PageTitle>{name}</PageTitle>
+        <div class="actions">
+          {hasRole(session?.user, 'annotator') && (
+            <Link href={`${base}/label`} class="button primary" data-testid="start-labeling">
+              Label
+            </Link>
+          )}
+          {hasRole(session?.user, 'reviewer') && (
+            <Link href={`${base}/review`} class="button secondary">
+              Review{project && project.progress.in_review > 0 ? ` (${project.progress.in_review})` : ''}
+            </Link>
+          )}
+          <Link href={`${base}/agreement`} class="button secondary">
+            Agreement
+          </Link>
+          <Link href={`${base}/versions`} class="button secondary">
+            Versions
+          </Link>
+        </div>
+      </div>
+      <ErrorBox error={error} />
+      {!project && !error && <Loading what="the project" />}
+      {project && (
+        <>
+          <p class="muted">
+            {project.task_type === 'image-classification' ? 'Image' : 'Text'} classification ·{' '}
+            {project.labels.map((l, i) => (
+              <span key={l.name} class="label-inline">
+                {i > 0 && ', '}
+                <Swatch color={l.color} />
+                {l.name}
+              </span>
+            ))}
+          </p>
+          {tabs.length > 1 && (
+            <Tabs
+              label="Project sections"
+              tabs={tabs}
+              current={tab}
+              onSelect={(t) => navigate(t === 'overview' ? base : `${base}?tab=${t}`, { replace: true })}
+            />
+          )}
+          <div role={tabs.length > 1 ? 'tabpanel' : undefined} id={`panel-${tab}`} aria-labelledby={tabs.length > 1 ? `tab-${tab}` : undefined}>
+            {tab === 'overview' && <Overview project={project} />}
+            {tab === 'import' && <ImportPanel project={project} onDone={() => void load()} />}
+            {tab === 'settings' && (
+              <SettingsPanel key={project.created_at} project={project} onSaved={(p) => setProject({ ...project, ...p })} />
+            )}
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
