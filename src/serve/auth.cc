@@ -145,12 +145,16 @@ Status SetUserPassword(MetaStore& meta, const std::string& name, std::string_vie
 }
 
 Result<std::optional<std::string>> EnsureAdminUser(MetaStore& meta) {
-  FSML_ASSIGN_OR_RETURN(auto users, meta.QueryInt("SELECT COUNT(*) FROM users"));
-  if (users.value_or(0) > 0) return std::optional<std::string>();
+  FSML_ASSIGN_OR_RETURN(auto admins, meta.QueryInt("SELECT COUNT(*) FROM users WHERE role = 'admin'"));
+  if (admins.value_or(0) > 0) return std::optional<std::string>();
   const char* env = std::getenv("FSML_ADMIN_PASSWORD");
   std::string password = env && *env ? std::string(env) : SecureRandomHex(12);
   auto made = CreateUser(meta, "admin", Role::kAdmin, password, "fsml");
-  if (!made && made.error().code() == Code::kAlreadyExists) return std::optional<std::string>();  // another server was first
+  if (!made && made.error().code() == Code::kAlreadyExists) {
+    FSML_ASSIGN_OR_RETURN(auto now_admins, meta.QueryInt("SELECT COUNT(*) FROM users WHERE role = 'admin'"));
+    if (now_admins.value_or(0) > 0) return std::optional<std::string>();  // another server was first
+    return Err(FailedPrecondition("the workspace has no admin and the user 'admin' is not one: fsml user role admin admin"));
+  }
   if (!made) {
     if (env && *env) return Err(InvalidArgument("FSML_ADMIN_PASSWORD: " + made.error().message()));
     return Err(made.error());

@@ -62,10 +62,12 @@ Status SetUserRole(MetaStore& meta, const std::string& name, Role role);
 // Sets a new password and ends the user's sessions.
 Status SetUserPassword(MetaStore& meta, const std::string& name, std::string_view password);
 
-// The first run: when the workspace has no users, creates "admin" with the
+// The first run: when the workspace has no admin (none yet, or only users
+// added with `fsml user add` before the first serve), creates "admin" with the
 // password in FSML_ADMIN_PASSWORD, or with a random one that is returned
-// (to be printed once; only its hash is stored). nullopt when users exist
-// or the password came from the environment.
+// (to be printed once; only its hash is stored). nullopt when an admin
+// exists or the password came from the environment. AlreadyExists when a
+// user named "admin" exists without the admin role.
 Result<std::optional<std::string>> EnsureAdminUser(MetaStore& meta);
 
 // ---- API tokens ------------------------------------------------------------

@@ -227,6 +227,15 @@ TEST_F(AuthTest, FirstRunMakesOneAdmin) {
   EXPECT_FALSE(again->has_value());
 }
 
+TEST_F(AuthTest, FirstRunMakesAnAdminEvenWhenOtherUsersCameFirst) {
+  unsetenv("FSML_ADMIN_PASSWORD");
+  ASSERT_TRUE(CreateUser(meta(), "ann", Role::kAnnotator, "password-1", "t"));
+  auto pw = EnsureAdminUser(meta());
+  ASSERT_TRUE(pw);
+  EXPECT_TRUE(pw->has_value());
+  EXPECT_EQ(GetUser(meta(), "admin")->role, Role::kAdmin);
+}
+
 TEST_F(AuthTest, FirstRunTakesTheAdminPasswordFromTheEnvironment) {
   setenv("FSML_ADMIN_PASSWORD", "from-the-env", 1);
   auto pw = EnsureAdminUser(meta());

@@ -1,0 +1,196 @@
+// The web app end to end in headless Chromium, against a running `fsml serve`
+// whose workspace has users admin (FSML_ADMIN_PASSWORD), ann and bob
+// (annotators) with the password in argv: log in, create a project with
+// overlap 2, upload images, label by keyboard in single mode (with undo and
+// a flag) and in grid mode, a second annotator disagrees on some items, the
+// admin reviews a disagreement, sees agreement and commits a version.
+// Screenshots of each page go to SHOTS_DIR.
+//
+//   node tests/browser/web_e2e.mjs URL ADMIN_PASSWORD USER_PASSWORD SHOTS_DIR
+//
+// Prints one JSON line with what it did and exits 0, or "web_e2e: FAIL: ..." and 1.
+import { mkdirSync } from 'node:fs';
+import { deflateSync, crc32 } from 'node:zlib';
+
+import { chromium } from 'playwright-core';
+
+const [url, adminPassword, userPassword, shots] = process.argv.slice(2);
+if (!shots) {
+  console.error('usage: web_e2e.mjs URL ADMIN_PASSWORD USER_PASSWORD SHOTS_DIR');
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+];
+const PROJECT = 'animals';
+const ITEMS = 40;
+
+function png(seed) {
+  const w = 16, h = 16;
+  const raw = Buffer.alloc((w + 1) * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw[y * (w + 1) + 1 + x] = (x * 11 + y * 7 + seed * 37) % 256;
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td) >>> 0);
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 0;
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
+                        chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+class Fail extends Error {}
+const check = (ok, message) => { if (!ok) throw new Fail(message); };
+
+async function login(browser, name, password) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  await page.goto(url + '/login');
+  await page.fill('#login-name', name);
+  await page.fill('#login-password', password);
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => !location.pathname.startsWith('/login') || document.querySelector('[data-testid=login-error]'));
+  const error = page.getByTestId('login-error');
+  if (await error.count()) throw new Fail(`login as ${name}: ${await error.innerText()}`);
+  return page;
+}
+
+async function currentItem(page) {
+  const item = page.getByTestId('label-item');
+  await item.waitFor();
+  return item.getAttribute('data-item-id');
+}
+
+// Labels `n` items in single mode with key `key`; returns their ids.
+async function labelSingle(page, key, n) {
+  const ids = [];
+  for (let i = 0; i < n; i++) {
+    const id = await currentItem(page);
+    ids.push(id);
+    await page.keyboard.press(key);
+    await page.waitForFunction((prev) => {
+      const el = document.querySelector('[data-testid=label-item]');
+      return !el || el.getAttribute('data-item-id') !== prev;
+    }, id);
+  }
+  return ids;
+}
+
+async function waitSaved(page) {
+  await page.waitForFunction(() => {
+    const el = document.querySelector('[data-testid=unsaved-count]');
+    return !el || el.getAttribute('data-count') === '0';
+  });
+}
+
+async function main() {
+  const browser = await chromium.launch({ executablePath: process.env.FSML_CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const done = {};
+  try {
+    // Log in and create the project.
+    const loginPage = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await loginPage.goto(url + '/login');
+    await loginPage.screenshot({ path: `${shots}/01-login.png` });
+    const admin = await login(browser, 'admin', adminPassword);
+    await admin.getByRole('button', { name: 'New project' }).click();
+    await admin.fill('#np-name', PROJECT);
+    await admin.fill('#np-overlap', '2');
+    const names = ['cat', 'dog', 'bird'];
+    for (let i = 0; i < names.length; i++) {
+      let rows = admin.locator('.label-row');
+      if ((await rows.count()) <= i) {
+        await admin.getByRole('button', { name: 'Add label' }).click();
+        rows = admin.locator('.label-row');
+      }
+      await rows.nth(i).locator('input[type=text]:not(.hotkey-input)').fill(names[i]);
+    }
+    await admin.screenshot({ path: `${shots}/02-new-project.png` });
+    await admin.locator('[data-testid=new-project-form] button[type=submit]').click();
+    await admin.waitForFunction((p) => location.pathname.startsWith(`/projects/${p}`), PROJECT);
+
+    // Upload images.
+    await admin.goto(`${url}/projects/${PROJECT}?tab=import`);
+    await admin.setInputFiles('#import-files',
+      Array.from({ length: ITEMS }, (_, i) => ({ name: `img${i}.png`, mimeType: 'image/png', buffer: png(i) })));
+    await admin.getByRole('button', { name: 'Upload' }).click();
+    await admin.getByTestId('import-result').waitFor();
+    check((await admin.getByTestId('import-result').innerText()).includes(String(ITEMS)), 'import result names the count');
+    await admin.screenshot({ path: `${shots}/03-import.png` });
+
+    // ann labels 20 in single mode: undo one, flag one.
+    const ann = await login(browser, 'ann', userPassword);
+    await ann.goto(`${url}/projects/${PROJECT}/label`);
+    const first = await labelSingle(ann, '1', 5);
+    await ann.keyboard.press('Backspace');  // undo: the last item comes back
+    check(await currentItem(ann) === first[4], 'undo brings the last item back');
+    const annSingle = [...first.slice(0, 4), ...(await labelSingle(ann, '2', 16))];
+    await ann.screenshot({ path: `${shots}/04-label-single.png` });
+    const flagged = await currentItem(ann);
+    await ann.keyboard.press('f');
+    await ann.getByTestId('flag-dialog').locator('textarea').fill('two animals in one picture');
+    await ann.keyboard.press('Enter');
+    await ann.getByTestId('flag-dialog').waitFor({ state: 'hidden' });
+    // Grid mode: select all of a page with the arrows and space, label with 3.
+    await ann.keyboard.press('g');
+    await ann.locator('[data-testid=grid-cell]').first().waitFor();
+    const cells = await ann.locator('[data-testid=grid-cell]').count();
+    const pick = Math.min(10, cells);
+    await ann.locator('[data-testid=grid-cell]').first().focus();
+    for (let i = 0; i < pick; i++) {
+      await ann.keyboard.press('Space');
+      if (i < pick - 1) await ann.keyboard.press('ArrowRight');
+    }
+    check(await ann.locator('[data-testid=grid-cell][aria-selected=true]').count() === pick, 'grid selection by keyboard');
+    await ann.keyboard.press('3');
+    await waitSaved(ann);
+    await ann.screenshot({ path: `${shots}/05-label-grid.png` });
+    done.ann_single = annSingle.length;
+    done.ann_grid = pick;
+
+    // bob labels the same first items with another label: disagreements.
+    const bob = await login(browser, 'bob', userPassword);
+    await bob.goto(`${url}/projects/${PROJECT}/label`);
+    const bobIds = await labelSingle(bob, '3', 6);
+    await waitSaved(bob);
+    done.bob = bobIds.length;
+
+    // The admin reviews one disagreement, sees agreement and commits.
+    await admin.goto(`${url}/projects/${PROJECT}/review`);
+    await admin.getByTestId('review-item').waitFor();
+    await admin.screenshot({ path: `${shots}/06-review.png` });
+    const reviewed = await admin.getByTestId('review-item').getAttribute('data-item-id');
+    await admin.getByTestId('review-button-cat').click();
+    await admin.waitForFunction((prev) => {
+      const el = document.querySelector('[data-testid=review-item]');
+      return !el || el.getAttribute('data-item-id') !== prev;
+    }, reviewed);
+    done.reviewed = reviewed;
+    await admin.goto(`${url}/projects/${PROJECT}/agreement`);
+    await admin.getByTestId('agreement-table').waitFor();
+    check((await admin.getByTestId('agreement-table').innerText()).includes('bob'), 'agreement table lists the pair');
+    await admin.screenshot({ path: `${shots}/07-agreement.png` });
+    await admin.goto(`${url}/projects/${PROJECT}/versions`);
+    const form = admin.getByTestId('commit-form');
+    await form.locator('input, textarea').first().fill('first labels from the web');
+    await form.locator('button[type=submit]').click();
+    await admin.getByTestId('versions-table').getByText('first labels from the web').waitFor();
+    await admin.screenshot({ path: `${shots}/08-versions.png` });
+    await admin.goto(`${url}/`);
+    await admin.getByTestId('project-card').first().waitFor();
+    await admin.screenshot({ path: `${shots}/09-projects.png` });
+    done.flagged = flagged;
+    console.log(JSON.stringify({ ok: true, ...done }));
+  } finally {
+    await browser.close();
+  }
+}
+
+main().catch((e) => {
+  console.error(`web_e2e: FAIL: ${e instanceof Fail ? e.message : e.stack || e}`);
+  process.exit(1);
+});
