@@ -22,7 +22,7 @@ const fsml::http::Router& Routes() {
     auto noop = [](fsml::http::Request&, fsml::http::Reply) {};
     for (const char* p : {"/api/v1/models/{ref}/predict", "/api/v1/models/{name}/{version}/predict", "/api/v1/jobs",
                           "/api/v1/jobs/{id}", "/healthz"})
-      r.Add({"POST", p, fsml::http::Dispatch::kInline, true, noop});
+      r.Add({"POST", p, fsml::http::Dispatch::kInline, fsml::http::Role::kViewer, noop});
     return r;
   }();
   return router;
