@@ -33,48 +33,7 @@ struct RegisterFlags {
 };
 
 Result<ModelVersion> Register(Workspace& ws, const RegisterFlags& f) {
-  FSML_ASSIGN_OR_RETURN(RunRecord run, GetRun(ws.meta(), f.run));
-  std::string run_name = "run " + std::to_string(run.id);
-  if (run.status == "running") return Err(FailedPrecondition(run_name + " is still running; register it when it ends"));
-  std::string key;
-  int64_t epoch = 0;
-  if (f.epoch > 0) {
-    for (const auto& e : run.epochs)
-      if (e.epoch == f.epoch) key = e.checkpoint_key, epoch = e.epoch;
-    if (key.empty())
-      return Err(NotFound(run_name + " has no checkpoint of epoch " + std::to_string(f.epoch) + " (it has epochs 1 to " +
-                          std::to_string(run.epochs.size()) + ")"));
-  } else if (!run.best_checkpoint_key.empty() && run.best_epoch) {
-    key = run.best_checkpoint_key;
-    epoch = *run.best_epoch;
-  } else if (!run.checkpoint_key.empty() && run.checkpoint_epoch) {
-    key = run.checkpoint_key;
-    epoch = *run.checkpoint_epoch;
-  }
-  if (key.empty()) return Err(FailedPrecondition(run_name + " has no checkpoint to register (it ended in its first epoch)"));
-  nlohmann::json metrics = nlohmann::json::object();
-  for (const auto& e : run.epochs)
-    if (e.epoch == epoch) {
-      metrics["train_loss"] = e.train_loss;
-      metrics["train_accuracy"] = e.train_accuracy;
-      if (e.val_loss) metrics["val_loss"] = *e.val_loss;
-      if (e.val_accuracy) metrics["val_accuracy"] = *e.val_accuracy;
-    }
-  if (run.test_metrics.is_object() && run.test_metrics.value("epoch", int64_t{-1}) == epoch) metrics["test"] = run.test_metrics;
-  FSML_ASSIGN_OR_RETURN(std::string checkpoint, ws.blobs().Get(key, /*verify=*/true));
-  FSML_ASSIGN_OR_RETURN(MlModule * ml, LoadMlModule());
-  FSML_ASSIGN_OR_RETURN(std::string weights, ml->WeightsFromCheckpoint(run.spec, checkpoint, run_name + " checkpoint " + key));
-  RegisterRequest req;
-  req.name = f.name.empty() ? run.project : f.name;
-  req.run_id = run.id;
-  req.epoch = epoch;
-  req.spec = run.spec;
-  req.spec["training"] = run.params;
-  req.weights = std::move(weights);
-  req.metrics = metrics;
-  req.description = f.description;
-  req.user = ws.user();
-  return RegisterModelVersion(ws, req);
+  return RegisterRunCheckpoint(ws, {f.run, f.epoch, f.name, f.description, ws.user()});
 }
 
 void PrintVersion(const ModelVersion& v) {

@@ -12,6 +12,12 @@ namespace {
 
 constexpr const char* kReviewPrefix = "review:";
 
+// Which annotations are votes: people's labels that are not withdrawn and
+// not a reviewer's decision (alias a).
+constexpr const char* kVoteFilter =
+    "a.project_id = ? AND a.origin = 'human' AND (a.request_id IS NULL OR a.request_id NOT LIKE 'review:%') "
+    "AND NOT EXISTS (SELECT 1 FROM annotation_withdrawals w WHERE w.annotation_id = a.id)";
+
 // An item id's first 13 hex digits as a fraction in [0, 1): the random order
 // (ids are SHA-256 hashes), the same on every server.
 double HashPriority(const std::string& item_id) {
@@ -48,10 +54,14 @@ Status LabelingService::SyncTasks(const Project& project, bool force) {
   }
   MetaStore& meta = ws_.meta();
   FSML_ASSIGN_OR_RETURN(auto items, meta.QueryInt("SELECT COUNT(*) FROM project_items WHERE project_id = ?", {project.id}));
-  FSML_ASSIGN_OR_RETURN(auto seen, meta.QueryInt("SELECT items FROM label_task_sync WHERE project_id = ?", {project.id}));
   FSML_ASSIGN_OR_RETURN(auto last_import, meta.QueryInt("SELECT MAX(id) FROM imports WHERE project_id = ?", {project.id}));
-  FSML_ASSIGN_OR_RETURN(auto seen_import, meta.QueryInt("SELECT import_id FROM label_task_sync WHERE project_id = ?", {project.id}));
-  if (seen && *seen == items.value_or(0) && seen_import.value_or(0) == last_import.value_or(0)) return Status::Ok();
+  bool current = false;
+  FSML_RETURN_IF_ERROR(meta.Query("SELECT items, import_id FROM label_task_sync WHERE project_id = ?", {project.id},
+                                  [&](const SqlRow& r) {
+                                    current = r.Int(0) == items.value_or(0) && r.Int(1) == last_import.value_or(0);
+                                    return Status::Ok();
+                                  }));
+  if (current) return Status::Ok();
   return meta.Transaction([&]() -> Status {
     std::vector<std::pair<std::string, bool>> missing;  // item, has a label
     FSML_RETURN_IF_ERROR(meta.Query(
@@ -130,7 +140,6 @@ Result<NextItems> LabelingService::Next(const Project& project, const std::strin
           if (!exclude.count(id) && picked.size() < n) picked.push_back(std::move(id));
           return Status::Ok();
         }));
-    size_t held = picked.size();
     if (picked.size() < n) {
       FSML_RETURN_IF_ERROR(meta.Query(
           "SELECT t.item_id FROM label_tasks t WHERE t.project_id = ? AND t.state = 'open' "
@@ -151,16 +160,11 @@ Result<NextItems> LabelingService::Next(const Project& project, const std::strin
           "ON CONFLICT (project_id, item_id, user_name) DO UPDATE SET state = 'locked', expires_at_ms = excluded.expires_at_ms",
           {project.id, picked[i], user, expires})));
     }
-    (void)held;
-    FSML_ASSIGN_OR_RETURN(auto remaining,
-                          meta.QueryInt("SELECT COUNT(*) FROM label_tasks WHERE project_id = ? AND state = 'open'", {project.id}));
-    out.remaining = static_cast<uint64_t>(remaining.value_or(0));
-    FSML_ASSIGN_OR_RETURN(auto with_scores, meta.QueryInt("SELECT 1 FROM label_tasks WHERE project_id = ? AND state = 'open' "
-                                                          "AND suggestion_confidence IS NOT NULL LIMIT 1",
-                                                          {project.id}));
-    scored = with_scores.has_value();
     return Status::Ok();
   }));
+  FSML_ASSIGN_OR_RETURN(auto open, OpenTasks(project));
+  out.remaining = open.count;
+  scored = open.scored;
   out.order = scored ? "uncertainty" : "random";
   for (const auto& id : picked) {
     ItemDetail d;
@@ -178,14 +182,33 @@ Result<NextItems> LabelingService::Next(const Project& project, const std::strin
   return out;
 }
 
-Result<std::vector<Vote>> LabelingService::Votes(const Project& project, const std::string& item_id, int64_t reviewed) {
+Result<LabelingService::OpenSummary> LabelingService::OpenTasks(const Project& project) {
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    auto it = open_.find(project.id);
+    if (it != open_.end() && now - it->second.at < options_.sync_interval) return it->second;
+  }
+  OpenSummary s;
+  s.at = now;
+  MetaStore& meta = ws_.meta();
+  FSML_ASSIGN_OR_RETURN(auto count, meta.QueryInt("SELECT COUNT(*) FROM label_tasks WHERE project_id = ? AND state = 'open'", {project.id}));
+  s.count = static_cast<uint64_t>(count.value_or(0));
+  FSML_ASSIGN_OR_RETURN(auto scored, meta.QueryInt("SELECT 1 FROM label_tasks WHERE project_id = ? AND state = 'open' "
+                                                   "AND suggestion_confidence IS NOT NULL LIMIT 1",
+                                                   {project.id}));
+  s.scored = scored.has_value();
+  std::lock_guard lock(mu_);
+  open_[project.id] = s;
+  return s;
+}
+
+Result<std::vector<Vote>> LabelingService::Votes(const Project& project, const std::string& item_id) {
   std::map<std::string, Vote> latest;
   FSML_RETURN_IF_ERROR(ws_.meta().Query(
-      "SELECT a.id, a.author, a.label_id, a.created_at, a.request_id FROM annotations a WHERE a.project_id = ? AND a.item_id = ? "
-      "AND a.origin = 'human' AND NOT EXISTS (SELECT 1 FROM annotation_withdrawals w WHERE w.annotation_id = a.id) ORDER BY a.id",
+      std::string("SELECT a.id, a.author, a.label_id, a.created_at FROM annotations a WHERE ") + kVoteFilter +
+          " AND a.item_id = ? ORDER BY a.id",
       {project.id, item_id}, [&](const SqlRow& r) {
-        if (r.Int(0) == reviewed) return Status::Ok();
-        if (!r.IsNull(4) && r.Text(4).substr(0, 7) == kReviewPrefix) return Status::Ok();
         const Label* l = project.FindLabelById(r.Int(2));
         latest[std::string(r.Text(1))] = Vote{r.Int(0), std::string(r.Text(1)), l ? l->name : "", std::string(r.Text(3))};
         return Status::Ok();
@@ -204,7 +227,7 @@ Status LabelingService::Recompute(const Project& project, const std::string& ite
                                     reviewed = r.IsNull(0) ? 0 : r.Int(0);
                                     return Status::Ok();
                                   }));
-  FSML_ASSIGN_OR_RETURN(auto votes, Votes(project, item_id, reviewed));
+  FSML_ASSIGN_OR_RETURN(auto votes, Votes(project, item_id));
   FSML_ASSIGN_OR_RETURN(auto flags, meta.QueryInt("SELECT COUNT(*) FROM item_flags WHERE project_id = ? AND item_id = ? "
                                                   "AND resolved_at IS NULL",
                                                   {project.id, item_id}));
@@ -410,10 +433,7 @@ Result<ItemDetail> LabelingService::GetItem(const Project& project, const std::s
                                             bool all_votes) {
   ItemDetail d;
   FSML_RETURN_IF_ERROR(FillItem(project, item_id, &d, /*with_text=*/true));
-  FSML_ASSIGN_OR_RETURN(auto reviewed, ws_.meta().QueryInt("SELECT reviewed_annotation_id FROM label_tasks WHERE project_id = ? "
-                                                           "AND item_id = ?",
-                                                           {project.id, item_id}));
-  FSML_ASSIGN_OR_RETURN(auto votes, Votes(project, item_id, reviewed.value_or(0)));
+  FSML_ASSIGN_OR_RETURN(auto votes, Votes(project, item_id));
   for (auto& v : votes)
     if (all_votes || v.user == user) d.votes.push_back(std::move(v));
   FSML_RETURN_IF_ERROR(ws_.meta().Query(
@@ -524,9 +544,7 @@ Result<AgreementSummary> LabelingService::Agreement(const Project& project) {
   std::map<int64_t, int> label_index;
   for (size_t i = 0; i < project.labels.size(); ++i) label_index[project.labels[i].id] = static_cast<int>(i);
   FSML_RETURN_IF_ERROR(meta.Query(
-      "SELECT a.item_id, a.author, a.label_id FROM annotations a WHERE a.project_id = ? AND a.origin = 'human' "
-      "AND (a.request_id IS NULL OR a.request_id NOT LIKE 'review:%') "
-      "AND NOT EXISTS (SELECT 1 FROM annotation_withdrawals w WHERE w.annotation_id = a.id) ORDER BY a.id",
+      std::string("SELECT a.item_id, a.author, a.label_id FROM annotations a WHERE ") + kVoteFilter + " ORDER BY a.id",
       {project.id}, [&](const SqlRow& r) {
         auto it = label_index.find(r.Int(2));
         if (it != label_index.end()) votes[std::string(r.Text(0))][std::string(r.Text(1))] = it->second;

@@ -58,7 +58,7 @@ struct QueueItem {
 
 struct NextItems {
   std::vector<QueueItem> items;
-  uint64_t remaining = 0;  // open items in the project
+  uint64_t remaining = 0;  // open items in the project, counted at most `sync_interval` ago
   std::string order;       // "random" or "uncertainty"
 };
 
@@ -171,13 +171,23 @@ class LabelingService {
   // Recomputes an item's task state and final label from its votes, flags
   // and review. REQUIRES: inside a MetaStore transaction.
   Status Recompute(const Project& project, const std::string& item_id);
-  Result<std::vector<Vote>> Votes(const Project& project, const std::string& item_id, int64_t reviewed_annotation_id);
+  Result<std::vector<Vote>> Votes(const Project& project, const std::string& item_id);
+  // How many open tasks the project has and whether any has a model's
+  // score: counted at most every `sync_interval` (a count over every open
+  // task is too slow for each next-item call of a large project).
+  struct OpenSummary {
+    uint64_t count = 0;
+    bool scored = false;
+    std::chrono::steady_clock::time_point at;
+  };
+  Result<OpenSummary> OpenTasks(const Project& project);
   Status FillItem(const Project& project, const std::string& item_id, ItemDetail* out, bool with_text);
 
   Workspace& ws_;
   LabelingOptions options_;
   std::mutex mu_;
   std::map<int64_t, std::chrono::steady_clock::time_point> synced_;  // project id → last sync
+  std::map<int64_t, OpenSummary> open_;                              // project id → last count
 };
 
 // Request ids from clients: 8-64 of [A-Za-z0-9_-].

@@ -60,6 +60,18 @@ Result<std::vector<int64_t>> LabelMapping(const std::vector<std::string>& model_
                                           const std::vector<std::string>& data_labels, const std::string& model_ref,
                                           const std::string& data_ref);
 
+// Registers a run's checkpoint as the next version of model `name` (the
+// run's project when empty): epoch `epoch`'s checkpoint, or with epoch 0 the
+// best validation epoch's (else the latest). FailedPrecondition while the
+// run is running or when it has no checkpoint; NotFound for an epoch
+// without one. What `fsml models register` and retraining share.
+struct RegisterRunRequest {
+  int64_t run_id = 0;
+  int64_t epoch = 0;
+  std::string name, description, user;
+};
+Result<ModelVersion> RegisterRunCheckpoint(Workspace& ws, const RegisterRunRequest& r);
+
 struct SplitEvaluation {
   Predictions predictions;
   eval::Metrics metrics;

@@ -348,8 +348,9 @@ static std::string AddressOnly(const std::string& remote) {
   return colon == std::string::npos ? remote : remote.substr(0, colon);
 }
 
-tl::expected<LoginResult, Response> AccessControl::Login(const std::string& name, std::string_view password,
-                                                         const std::string& remote) {
+tl::expected<std::pair<int64_t, User>, Response> AccessControl::CheckPassword(const std::string& name,
+                                                                              std::string_view password,
+                                                                              const std::string& remote) {
   std::string address = AddressOnly(remote);
   std::string key = name.substr(0, 64);
   if (int64_t wait = RetryAfter(key, address); wait > 0) {
@@ -358,12 +359,12 @@ tl::expected<LoginResult, Response> AccessControl::Login(const std::string& name
     return tl::unexpected(std::move(r));
   }
   std::optional<std::pair<int64_t, std::string>> row;  // user id, hash
-  LoginResult out;
+  User user;
   if (ValidateUserName(name).ok()) {
     auto st = meta_.Query("SELECT id, password_hash, name, role, created_at, created_by FROM users WHERE name = ?", {name},
                           [&](const SqlRow& r) {
                             row = {r.Int(0), std::string(r.Text(1))};
-                            out.user = User{std::string(r.Text(2)), http::ParseRole(r.Text(3)).value_or(Role::kViewer),
+                            user = User{std::string(r.Text(2)), http::ParseRole(r.Text(3)).value_or(Role::kViewer),
                                             std::string(r.Text(4)), std::string(r.Text(5))};
                             return Status::Ok();
                           });
@@ -377,16 +378,26 @@ tl::expected<LoginResult, Response> AccessControl::Login(const std::string& name
     RecordFailure(key, address);
     return tl::unexpected(Unauthorized("invalid_credentials", "wrong user name or password"));
   }
+  return std::make_pair(row->first, std::move(user));
+}
+
+tl::expected<LoginResult, Response> AccessControl::Login(const std::string& name, std::string_view password,
+                                                         const std::string& remote) {
+  auto who = CheckPassword(name, password, remote);
+  if (!who) return tl::unexpected(std::move(who.error()));
+  LoginResult out;
+  out.user = std::move(who->second);
+  int64_t user_id = who->first;
   out.session_token = SecureRandomHex(32);
   out.csrf_token = SecureRandomHex(32);
   int64_t expires_ms = NowUnixMs() + std::chrono::duration_cast<std::chrono::milliseconds>(options_.session_lifetime).count();
   out.expires_at = Rfc3339FromUnixMs(expires_ms);
   out.max_age_seconds = options_.session_lifetime.count();
   auto st = meta_.Transaction([&]() -> Status {
-    FSML_RETURN_IF_ERROR(StatusOf(meta_.Exec("DELETE FROM sessions WHERE user_id = ? AND expires_at_ms <= ?", {row->first, NowUnixMs()})));
+    FSML_RETURN_IF_ERROR(StatusOf(meta_.Exec("DELETE FROM sessions WHERE user_id = ? AND expires_at_ms <= ?", {user_id, NowUnixMs()})));
     return StatusOf(meta_.Exec(
         "INSERT INTO sessions (token_sha256, user_id, csrf_token, created_at, expires_at_ms, remote) VALUES (?, ?, ?, ?, ?, ?)",
-        {Sha256Hex(out.session_token), row->first, out.csrf_token, NowRfc3339(), expires_ms, address}));
+        {Sha256Hex(out.session_token), user_id, out.csrf_token, NowRfc3339(), expires_ms, AddressOnly(remote)}));
   });
   if (!st.ok()) return tl::unexpected(Response::FromStatus(st));
   return out;

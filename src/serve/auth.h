@@ -128,6 +128,10 @@ class AccessControl {
   // password), 429 rate_limited with Retry-After.
   tl::expected<LoginResult, http::Response> Login(const std::string& name, std::string_view password,
                                                   const std::string& remote);
+  // Login's password check and rate limit alone, without a session (to
+  // confirm a password before changing it): the user's id and record.
+  tl::expected<std::pair<int64_t, User>, http::Response> CheckPassword(const std::string& name, std::string_view password,
+                                                                       const std::string& remote);
   // The session of `req`'s cookie, refreshed from the store (for /auth/me).
   tl::expected<LoginResult, http::Response> CurrentSession(const http::Request& req);
   // Ends the session of `req`'s cookie, if any.

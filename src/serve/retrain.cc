@@ -8,6 +8,7 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "data/versions.h"
+#include "ml/inference.h"
 #include "ml/train.h"
 #include "registry/models.h"
 #include "registry/runs.h"
@@ -16,48 +17,6 @@
 namespace fsml {
 
 namespace {
-
-// Registers `run_id`'s best epoch (by val accuracy; else its latest
-// checkpoint) as the next version of model `name`, as
-// `fsml models register RUN --name NAME` does.
-Result<ModelVersion> RegisterRun(Workspace& ws, int64_t run_id, const std::string& name, const std::string& user,
-                                 const std::string& description) {
-  FSML_ASSIGN_OR_RETURN(Run run, GetRun(ws.meta(), run_id));
-  std::string run_name = "run " + std::to_string(run.id);
-  std::string key;
-  int64_t epoch = 0;
-  if (!run.best_checkpoint_key.empty() && run.best_epoch) {
-    key = run.best_checkpoint_key;
-    epoch = *run.best_epoch;
-  } else if (!run.checkpoint_key.empty() && run.checkpoint_epoch) {
-    key = run.checkpoint_key;
-    epoch = *run.checkpoint_epoch;
-  }
-  if (key.empty()) return Err(FailedPrecondition(run_name + " has no checkpoint to register (it ended in its first epoch)"));
-  nlohmann::json metrics = nlohmann::json::object();
-  for (const auto& e : run.epochs)
-    if (e.epoch == epoch) {
-      metrics["train_loss"] = e.train_loss;
-      metrics["train_accuracy"] = e.train_accuracy;
-      if (e.val_loss) metrics["val_loss"] = *e.val_loss;
-      if (e.val_accuracy) metrics["val_accuracy"] = *e.val_accuracy;
-    }
-  if (run.test_metrics.is_object() && run.test_metrics.value("epoch", int64_t{-1}) == epoch) metrics["test"] = run.test_metrics;
-  FSML_ASSIGN_OR_RETURN(std::string checkpoint, ws.blobs().Get(key, /*verify=*/true));
-  FSML_ASSIGN_OR_RETURN(MlModule * ml, LoadMlModule());
-  FSML_ASSIGN_OR_RETURN(std::string weights, ml->WeightsFromCheckpoint(run.spec, checkpoint, run_name + " checkpoint " + key));
-  RegisterRequest req;
-  req.name = name;
-  req.run_id = run.id;
-  req.epoch = epoch;
-  req.spec = run.spec;
-  req.spec["training"] = run.params;
-  req.weights = std::move(weights);
-  req.metrics = std::move(metrics);
-  req.description = description;
-  req.user = user;
-  return RegisterModelVersion(ws, req);
-}
 
 bool Running(const RetrainStatus& s) {
   return s.state == "committing" || s.state == "training" || s.state == "registering";
@@ -208,8 +167,9 @@ Status Retrainer::Steps(const Project& project, const RetrainRequest& req) {
                    std::to_string(trained.run_id) + " --name " + model_name);
 
   // registering
-  FSML_ASSIGN_OR_RETURN(ModelVersion v, RegisterRun(ws_, trained.run_id, model_name, who,
-                                                    "retrained on " + data_ref + " (" + run_name + "), requested by " + who));
+  FSML_ASSIGN_OR_RETURN(ModelVersion v, RegisterRunCheckpoint(ws_, {trained.run_id, 0, model_name,
+                                                                     "retrained on " + data_ref + " (" + run_name + "), requested by " + who,
+                                                                     who}));
   std::string ref = v.name + "/" + std::to_string(v.number);
   FSML_RETURN_IF_ERROR(SetAlias(meta, v.name, v.number, "staging", who, /*forced=*/false,
                                 "retrained on " + data_ref + " (" + run_name + ")"));

@@ -210,7 +210,7 @@ void WebApi::AddAuthRoutes(http::Router& router) {
                 Answer(reply, [&]() -> Result<Response> {
                   FSML_ASSIGN_OR_RETURN(auto current, StringField(*body, "current"));
                   FSML_ASSIGN_OR_RETURN(auto next, StringField(*body, "new"));
-                  auto check = access_.Login(req.principal, current, req.remote);
+                  auto check = access_.CheckPassword(req.principal, current, req.remote);
                   if (!check) return check.error().status == 429 ? std::move(check.error())
                                                                  : Response::Error(403, "invalid_credentials", "the current password is wrong");
                   FSML_RETURN_IF_ERROR(SetUserPassword(ws_.meta(), req.principal, next));

@@ -422,3 +422,13 @@ def test_web_app_is_served_with_security_headers(server):
     # The app routes its own pages; unknown API paths stay 404 JSON.
     assert requests.get(server.url + "/projects/x/label").text == r.text
     assert requests.get(server.url + "/api/v1/nothing").status_code == 404
+
+
+def test_password_change_needs_the_current_password_and_ends_sessions(server):
+    c = ensure_user(server, "pwuser", "viewer")
+    r = c.req("POST", "/api/v1/auth/password", json={"current": "not-it-at-all", "new": "new-password-1"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "invalid_credentials"
+    r = c.req("POST", "/api/v1/auth/password", json={"current": "password-" + "x" * 4, "new": "new-password-1"})
+    assert r.status_code == 200, r.text
+    assert c.req("GET", "/api/v1/projects").status_code == 401  # the session ended with the old password
+    assert Client(server.url).login("pwuser", "new-password-1").status_code == 200

@@ -3,6 +3,9 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import { contentUrl } from '../api/client';
+import type { Label } from '../api/types';
+import { keyOf } from '../lib/hotkeys';
+import { Link } from '../lib/router';
 import { percent, shortId } from '../lib/format';
 
 export function useTitle(title: string): void {
@@ -169,5 +172,44 @@ export function Tabs<T extends string>(props: {
         </button>
       ))}
     </div>
+  );
+}
+
+// "Projects / name" above a project's pages; `name` links to the project
+// unless this is the project's own page.
+export function ProjectCrumbs({ name, here }: { name: string; here?: boolean }) {
+  return (
+    <nav class="breadcrumbs" aria-label="Breadcrumbs">
+      <Link href="/">Projects</Link> <span aria-hidden="true">/</span>{' '}
+      {here ? <span>{name}</span> : <Link href={`/projects/${encodeURIComponent(name)}`}>{name}</Link>}
+    </nav>
+  );
+}
+
+// A label's button in its color, with its hotkey shown and announced
+// (`index` is its position: the default hotkeys are 1-9).
+export function LabelButton(props: {
+  label: Label;
+  index: number;
+  testId: string;
+  disabled?: boolean;
+  onClick: () => void;
+  children?: ComponentChildren;
+}) {
+  const { label: l, index: i } = props;
+  const key = keyOf(l, i);
+  return (
+    <button
+      type="button"
+      class="label-button"
+      style={{ '--label-color': l.color }}
+      data-testid={props.testId}
+      disabled={props.disabled}
+      onClick={props.onClick}
+      aria-keyshortcuts={key || undefined}
+    >
+      {key && <kbd>[{key}]</kbd>} {l.name}
+      {props.children}
+    </button>
   );
 }

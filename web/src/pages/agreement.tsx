@@ -2,9 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { errorMessage } from '../api/client';
 import { review as reviewApi } from '../api/endpoints';
 import type { Agreement } from '../api/types';
-import { ErrorBox, Loading, PageTitle, useTitle } from '../components/common';
+import { ErrorBox, Loading, PageTitle, ProjectCrumbs, useTitle } from '../components/common';
 import { formatAgreement, formatKappa } from '../lib/format';
-import { Link } from '../lib/router';
 
 // Landis and Koch's words for a kappa, so the number is not read alone.
 function kappaWords(k: number | null): string {
@@ -29,12 +28,9 @@ export function AgreementPage({ name }: { name: string }) {
       .catch((e) => setError(errorMessage(e)));
   }, [name]);
 
-  const base = `/projects/${encodeURIComponent(name)}`;
   return (
     <section>
-      <nav class="breadcrumbs" aria-label="Breadcrumbs">
-        <Link href="/">Projects</Link> <span aria-hidden="true">/</span> <Link href={base}>{name}</Link>
-      </nav>
+      <ProjectCrumbs name={name} />
       <PageTitle>Agreement</PageTitle>
       <ErrorBox error={error} />
       {!data && !error && <Loading what="agreement" />}

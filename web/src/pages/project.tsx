@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorMessage } from '../api/client';
 import { projects as projectsApi } from '../api/endpoints';
 import type { ImportResult, Project, ProjectDetail } from '../api/types';
-import { ErrorBox, Loading, PageTitle, ProgressBar, Swatch, Tabs, useTitle } from '../components/common';
+import { ErrorBox, Loading, PageTitle, ProgressBar, ProjectCrumbs, Swatch, Tabs, useTitle } from '../components/common';
 import { GuidelinesEditor, type LabelRow, LabelsEditor, rowsToSpecs, toRows } from '../components/editors';
 import { announce } from '../lib/announce';
 import { count, percent } from '../lib/format';
@@ -283,9 +283,7 @@ export function ProjectPage({ name }: { name: string }) {
 
   return (
     <section>
-      <nav class="breadcrumbs" aria-label="Breadcrumbs">
-        <Link href="/">Projects</Link> <span aria-hidden="true">/</span> <span>{name}</span>
-      </nav>
+      <ProjectCrumbs name={name} here />
       <div class="page-head">
         <PageTitle>{name}</PageTitle>
         <div class="actions">

@@ -2,11 +2,10 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorMessage } from '../api/client';
 import { projects as projectsApi, review as reviewApi } from '../api/endpoints';
 import type { Project, ReviewItem } from '../api/types';
-import { ErrorBox, ItemContent, Loading, PageTitle, Swatch, useTitle } from '../components/common';
+import { ErrorBox, ItemContent, LabelButton, Loading, PageTitle, ProjectCrumbs, Swatch, useTitle } from '../components/common';
 import { announce } from '../lib/announce';
 import { count, formatDate, shortId } from '../lib/format';
-import { isTyping, keyOf, labelForKey } from '../lib/hotkeys';
-import { Link } from '../lib/router';
+import { isTyping, labelForKey } from '../lib/hotkeys';
 
 export function ReviewPage({ name }: { name: string }) {
   useTitle(`Review ${name}`);
@@ -102,15 +101,12 @@ export function ReviewPage({ name }: { name: string }) {
     return () => document.removeEventListener('keydown', l);
   }, []);
 
-  const base = `/projects/${encodeURIComponent(name)}`;
   const votes = new Map<string, number>();
   for (const a of current?.annotations ?? []) votes.set(a.label, (votes.get(a.label) ?? 0) + 1);
 
   return (
     <section class="review-page">
-      <nav class="breadcrumbs" aria-label="Breadcrumbs">
-        <Link href="/">Projects</Link> <span aria-hidden="true">/</span> <Link href={base}>{name}</Link>
-      </nav>
+      <ProjectCrumbs name={name} />
       <div class="page-head">
         <PageTitle>Review</PageTitle>
         <p class="muted" data-testid="review-total">
@@ -178,18 +174,15 @@ export function ReviewPage({ name }: { name: string }) {
               <h2 class="small-heading">Final label</h2>
               <div class="label-buttons" role="group" aria-label="Final label">
                 {labels.map((l, i) => (
-                  <button
+                  <LabelButton
                     key={l.name}
-                    type="button"
-                    class="label-button"
-                    style={{ '--label-color': l.color }}
-                    data-testid={`review-button-${l.name}`}
-                    aria-keyshortcuts={keyOf(l, i) || undefined}
+                    label={l}
+                    index={i}
+                    testId={`review-button-${l.name}`}
                     onClick={() => void decide(l.name)}
                   >
-                    {keyOf(l, i) && <kbd>[{keyOf(l, i)}]</kbd>} {l.name}
                     {votes.get(l.name) ? <span class="vote-count"> · {count(votes.get(l.name)!, 'vote')}</span> : null}
-                  </button>
+                  </LabelButton>
                 ))}
               </div>
               <div class="actions">

@@ -2,10 +2,9 @@ import { useEffect, useState } from 'preact/hooks';
 import { errorMessage } from '../api/client';
 import { projects as projectsApi, versions as versionsApi } from '../api/endpoints';
 import type { Label, Project, Version, VersionDiff } from '../api/types';
-import { ErrorBox, ItemThumb, Loading, PageTitle, Swatch, useTitle } from '../components/common';
+import { ErrorBox, ItemThumb, Loading, PageTitle, ProjectCrumbs, Swatch, useTitle } from '../components/common';
 import { announce } from '../lib/announce';
 import { count, formatDate } from '../lib/format';
-import { Link } from '../lib/router';
 import { hasRole, useSession } from '../lib/session';
 
 // Items per label of a version: stats.labels is {label: {split: n}}.
@@ -171,7 +170,7 @@ export function VersionsPage({ name }: { name: string }) {
   const load = () =>
     versionsApi
       .list(name)
-      .then((r) => setList([...r.versions].sort((a, b) => b.number - a.number)))
+      .then((r) => setList(r.versions)) // newest first, as the server lists them
       .catch((e) => setError(errorMessage(e)));
   useEffect(() => {
     projectsApi
@@ -181,12 +180,9 @@ export function VersionsPage({ name }: { name: string }) {
     void load();
   }, [name]);
 
-  const base = `/projects/${encodeURIComponent(name)}`;
   return (
     <section>
-      <nav class="breadcrumbs" aria-label="Breadcrumbs">
-        <Link href="/">Projects</Link> <span aria-hidden="true">/</span> <Link href={base}>{name}</Link>
-      </nav>
+      <ProjectCrumbs name={name} />
       <PageTitle>Dataset versions</PageTitle>
       <ErrorBox error={error} />
       {hasRole(session?.user, 'reviewer') && <CommitForm project={name} onCommitted={() => void load()} />}

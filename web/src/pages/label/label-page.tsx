@@ -6,7 +6,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiError, errorMessage } from '../../api/client';
 import { labeling, projects as projectsApi } from '../../api/endpoints';
 import type { AnnotationResult, HistoryEntry, Label, ProjectDetail, QueueItem } from '../../api/types';
-import { ErrorBox, ItemContent, Loading, PageTitle, Swatch, useTitle } from '../../components/common';
+import { ErrorBox, ItemContent, LabelButton, Loading, PageTitle, ProjectCrumbs, Swatch, useTitle } from '../../components/common';
 import { Modal } from '../../components/modal';
 import { announce } from '../../lib/announce';
 import { count, percent, shortId } from '../../lib/format';
@@ -500,9 +500,7 @@ function Labeler({ initial, user }: { initial: ProjectDetail; user: string }) {
     <section class="label-page" aria-label={`Labeling ${name}`}>
       <header class="label-header">
         <div class="label-title">
-          <nav class="breadcrumbs" aria-label="Breadcrumbs">
-            <Link href="/">Projects</Link> <span aria-hidden="true">/</span> <Link href={base}>{name}</Link>
-          </nav>
+          <ProjectCrumbs name={name} />
           <PageTitle>Label</PageTitle>
         </div>
         <dl class="label-stats">
@@ -649,18 +647,14 @@ function Labeler({ initial, user }: { initial: ProjectDetail; user: string }) {
 
           <div class="label-buttons" role="group" aria-label="Labels">
             {labels.map((l, i) => (
-              <button
+              <LabelButton
                 key={l.name}
-                type="button"
-                class="label-button"
-                style={{ '--label-color': l.color }}
-                data-testid={`label-button-${l.name}`}
+                label={l}
+                index={i}
+                testId={`label-button-${l.name}`}
                 disabled={mode === 'single' ? !current : page.length === 0}
                 onClick={() => labelWith(l.name)}
-                aria-keyshortcuts={keyOf(l, i) || undefined}
-              >
-                {keyOf(l, i) && <kbd>[{keyOf(l, i)}]</kbd>} {l.name}
-              </button>
+              />
             ))}
           </div>
           <div class="label-actions">
