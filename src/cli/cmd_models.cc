@@ -13,7 +13,6 @@
 namespace fsml::cli {
 namespace {
 
-using RunRecord = ::fsml::Run;
 
 std::string AliasList(const std::vector<std::string>& aliases) {
   std::string s;
