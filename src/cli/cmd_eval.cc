@@ -207,38 +207,23 @@ Status RunEval(Context& ctx, const EvalFlags& f) {
   ModelCache cache(f.threads);
   FSML_ASSIGN_OR_RETURN(auto model, cache.Get(*ws, mref));
   FSML_ASSIGN_OR_RETURN(SplitEvaluation se, EvaluateSplit(*ws, *model, project, version, split, f.threads));
-  NewEvaluation ne;
-  ne.model = &model->version;
-  ne.project_id = project.id;
-  ne.version_number = version.number;
-  ne.split = std::string(SplitName(split));
-  ne.seconds = se.seconds;
-  ne.metrics = se.metrics;
-  ne.predictions = std::move(se.predictions);
-  ne.user = ws->user();
+  nlohmann::json label_issues;
   if (f.label_issues) {
-    FSML_ASSIGN_OR_RETURN(::fsml::Run run, GetRun(ws->meta(), model->version.run_id));
-    FSML_ASSIGN_OR_RETURN(MlModule * ml, LoadMlModule());
     CrossValOptions cv;
     cv.folds = f.folds;
     cv.epochs = f.cv_epochs;
     cv.threads = f.threads;
     cv.quiet = ctx.quiet;
     std::cerr << "label issues: " << f.folds << "-fold cross-validation of " << model->version.architecture << " on "
-              << project.name << "@v" << version.number << " " << ne.split << "\n";
-    FSML_ASSIGN_OR_RETURN(CrossValResult r, ml->CrossValidate(*ws, project, version, split, model->spec, run.params, cv));
-    FSML_ASSIGN_OR_RETURN(auto issues, eval::FindLabelIssues(r.probs, r.given, r.labels.size()));
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& li : issues)
-      list.push_back({{"item", r.items[li.index]}, {"given", r.labels[li.given]}, {"suggested", r.labels[li.suggested]},
-                      {"score", li.score}});
-    ne.label_issues = list;
-    std::cerr << "label issues: " << issues.size() << " suspected in " << Duration(r.seconds) << " (" << r.folds << " folds, "
-              << r.epochs << " epoch(s) each)\n";
+              << project.name << "@v" << version.number << " " << SplitName(split) << "\n";
+    FSML_ASSIGN_OR_RETURN(LabelIssueSearch found, FindSplitLabelIssues(*ws, *model, project, version, split, cv));
+    std::cerr << "label issues: " << found.list.size() << " suspected in " << Duration(found.seconds) << " (" << found.folds
+              << " folds, " << found.epochs << " epoch(s) each)\n";
+    label_issues = std::move(found.list);
   }
-  FSML_ASSIGN_OR_RETURN(int64_t id, SaveEvaluation(*ws, ne));
+  FSML_ASSIGN_OR_RETURN(int64_t id, StoreEvaluation(*ws, *model, project, version, split, se, ws->user(), std::move(label_issues)));
   FSML_ASSIGN_OR_RETURN(Evaluation saved, GetEvaluation(ws->meta(), id));
-  return ShowEvaluation(*ws, saved, ne.predictions, f.json, f.html);  // the predictions just stored
+  return ShowEvaluation(*ws, saved, se.predictions, f.json, f.html);  // the predictions just stored
 }
 
 Status Compare(Workspace& ws, int64_t a_id, int64_t b_id, bool json) {
@@ -248,32 +233,13 @@ Status Compare(Workspace& ws, int64_t a_id, int64_t b_id, bool json) {
   FSML_ASSIGN_OR_RETURN(Predictions pb, LoadPredictions(ws, b));
   std::string da = a.project + "@v" + std::to_string(a.version_number) + " " + a.split;
   std::string db = b.project + "@v" + std::to_string(b.version_number) + " " + b.split;
-  FSML_ASSIGN_OR_RETURN(auto map, LabelMapping(pa.labels, pb.labels, "evaluation " + std::to_string(a_id),
-                                               "evaluation " + std::to_string(b_id)));
-  std::unordered_map<std::string, size_t> b_row;
-  for (size_t i = 0; i < pb.items.size(); ++i) b_row.emplace(pb.items[i], i);
-  auto pred_a = eval::Predictions(pa.probs, pa.labels.size());
-  auto pred_b = eval::Predictions(pb.probs, pb.labels.size());
-  uint64_t paired = 0, fixed = 0, broken = 0, both_right = 0, both_wrong = 0;
+  FSML_ASSIGN_OR_RETURN(PairedPredictions pp, PairPredictions(pa, pb, "evaluation " + std::to_string(a_id) + " (" + da + ")",
+                                                              "evaluation " + std::to_string(b_id) + " (" + db + ")"));
+  uint64_t paired = pp.paired, fixed = pp.fixed.size(), broken = pp.broken.size(), both_right = pp.both_right,
+           both_wrong = pp.both_wrong;
   nlohmann::json fixed_items = nlohmann::json::array(), broken_items = nlohmann::json::array();
-  for (size_t i = 0; i < pa.items.size(); ++i) {
-    auto it = b_row.find(pa.items[i]);
-    if (it == b_row.end()) continue;
-    ++paired;
-    bool ra = pred_a[i] == pa.truth[i];
-    bool rb = map[pred_b[it->second]] == map[pb.truth[it->second]];
-    if (ra && rb) ++both_right;
-    else if (!ra && !rb) ++both_wrong;
-    else if (rb) {
-      ++fixed;
-      if (fixed_items.size() < 20) fixed_items.push_back(pa.items[i]);
-    } else {
-      ++broken;
-      if (broken_items.size() < 20) broken_items.push_back(pa.items[i]);
-    }
-  }
-  if (paired == 0) return FailedPrecondition("evaluations " + std::to_string(a_id) + " (" + da + ") and " + std::to_string(b_id) +
-                                             " (" + db + ") share no items");
+  for (size_t i = 0; i < std::min<size_t>(20, pp.fixed.size()); ++i) fixed_items.push_back(pa.items[pp.fixed[i].first]);
+  for (size_t i = 0; i < std::min<size_t>(20, pp.broken.size()); ++i) broken_items.push_back(pa.items[pp.broken[i].first]);
   eval::McNemarResult mc = eval::McNemar(broken, fixed);
   struct Row {
     const char* name;

@@ -174,23 +174,10 @@ void RegisterModelCommands(CLI::App& app, Context& ctx) {
     cmd->callback([&ctx, name, number, alias, force, note] {
       Run(ctx, [&]() -> Status {
         FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
-        FSML_RETURN_IF_ERROR(ValidateAlias(*alias));
-        FSML_ASSIGN_OR_RETURN(ModelVersion v, ResolveModel(ws->meta(), ModelRef{*name, *number, "", ""}));
-        std::string history_note = *note;
-        bool forced = false;
-        if (*alias == "production") {
-          FSML_ASSIGN_OR_RETURN(Project project, GetProject(ws->meta(), v.project));
-          FSML_ASSIGN_OR_RETURN(GateResult gate, CheckProductionGate(*ws, project, v));
-          if (!gate.passed && !*force)
-            return FailedPrecondition("refusing to make " + gate.reason + "; --force overrides (recorded in the alias history)");
-          if (!gate.passed) {
-            forced = true;
-            history_note = "forced past the gate: " + gate.reason + (note->empty() ? "" : "; " + *note);
-            std::cerr << "fsml: warning: " << gate.reason << "; moving the alias anyway (--force, recorded)\n";
-          }
-        }
-        FSML_RETURN_IF_ERROR(SetAlias(ws->meta(), *name, *number, *alias, ws->user(), forced, history_note));
-        std::cout << *name << "@" << *alias << " -> " << *name << "/" << *number << (forced ? " (forced)" : "") << "\n";
+        FSML_ASSIGN_OR_RETURN(AliasMoveResult moved, MoveAlias(*ws, {*name, *number, *alias, ws->user(), *force, *note}));
+        if (moved.forced)
+          std::cerr << "fsml: warning: " << moved.gate->reason << "; moving the alias anyway (--force, recorded)\n";
+        std::cout << *name << "@" << *alias << " -> " << *name << "/" << *number << (moved.forced ? " (forced)" : "") << "\n";
         return Status::Ok();
       });
     });

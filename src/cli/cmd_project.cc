@@ -1,9 +1,11 @@
 // fsml project create|list|show|edit
+#include <cmath>
 #include <iostream>
 
 #include "cli/common.h"
 #include "registry/evaluations.h"
 #include "core/fs.h"
+#include "core/text.h"
 #include "data/project.h"
 
 namespace fsml::cli {
@@ -108,7 +110,10 @@ void RegisterProjectCommands(CLI::App& app, Context& ctx) {
                   << WithThousands(st.items - st.labeled) << " unlabeled)\n"
                   << "splits    train " << WithThousands(st.per_split["train"]) << ", val "
                   << WithThousands(st.per_split["val"]) << ", test " << WithThousands(st.per_split["test"]) << "\n"
-                  << "versions  " << st.versions << "\n\n";
+                  << "versions  " << st.versions << "\n"
+                  << "labeling  overlap " << p.overlap << ", review sample " << Fixed(p.review_sample_permille / 10.0, 1)
+                  << "%, collecting production inputs "
+                  << (p.collect_below ? "below " + Fixed(*p.collect_below, 2) : std::string("off")) << "\n\n";
         PrintTable(LabelTable(p, st));
         return Status::Ok();
       });
@@ -116,16 +121,25 @@ void RegisterProjectCommands(CLI::App& app, Context& ctx) {
   }
   // edit
   {
-    auto* cmd = project->add_subcommand("edit", "change a project's labels or guidelines");
+    auto* cmd = project->add_subcommand("edit", "change a project's labels, guidelines and labeling settings");
     auto name = std::make_shared<std::string>();
     auto labels = std::make_shared<std::string>();
     auto rename = std::make_shared<std::vector<std::string>>();
     auto guidelines = std::make_shared<std::string>();
+    auto overlap = std::make_shared<std::optional<int>>();
+    auto review_sample = std::make_shared<std::string>();
+    auto collect_below = std::make_shared<std::string>();
     cmd->add_option("NAME", *name, "project name")->required();
     cmd->add_option("--labels", *labels, "the new label set, in order (a label in use cannot be removed)");
     cmd->add_option("--rename-label", *rename, "OLD=NEW: rename a label (annotations follow it)");
     cmd->add_option("--guidelines", *guidelines, "Markdown file with the labeling guidelines");
-    cmd->callback([&ctx, name, labels, rename, guidelines] {
+    cmd->add_option("--overlap", *overlap, "annotators per item, 1 to 10");
+    cmd->add_option("--review-sample", *review_sample,
+                    "percent of agreed items that still go to review, drawn at random (0 to 100, e.g. 5 or 2.5)");
+    cmd->add_option("--collect-below", *collect_below,
+                    "production inputs predicted with a top probability below this (0 to 1] come back as unlabeled "
+                    "items; \"off\" stops it");
+    cmd->callback([&ctx, name, labels, rename, guidelines, overlap, review_sample, collect_below] {
       Run(ctx, [&]() -> Status {
         FSML_ASSIGN_OR_RETURN(auto ws, OpenWorkspace(ctx));
         FSML_ASSIGN_OR_RETURN(Project p, GetProject(ws->meta(), *name));
@@ -142,7 +156,26 @@ void RegisterProjectCommands(CLI::App& app, Context& ctx) {
           FSML_ASSIGN_OR_RETURN(std::string md, ReadFile(*guidelines, 1 << 20));
           FSML_RETURN_IF_ERROR(SetGuidelines(ws->meta(), p, md));
         }
-        std::cout << "project '" << p.name << "': labels " << p.LabelList() << "\n";
+        if (*overlap) FSML_RETURN_IF_ERROR(SetOverlap(ws->meta(), p, **overlap));
+        if (!review_sample->empty()) {
+          double percent = 0;
+          if (!ParseDouble(*review_sample, &percent) || !(percent >= 0 && percent <= 100))
+            return InvalidArgument("--review-sample '" + *review_sample + "': expected a percentage from 0 to 100");
+          FSML_RETURN_IF_ERROR(SetReviewSample(ws->meta(), p, static_cast<int>(std::lround(percent * 10))));
+        }
+        if (!collect_below->empty()) {
+          std::optional<double> threshold;
+          if (*collect_below != "off") {
+            double v = 0;
+            if (!ParseDouble(*collect_below, &v))
+              return InvalidArgument("--collect-below '" + *collect_below + "': expected a probability in (0, 1] or \"off\"");
+            threshold = v;
+          }
+          FSML_RETURN_IF_ERROR(SetCollectBelow(ws->meta(), p, threshold));
+        }
+        std::cout << "project '" << p.name << "': labels " << p.LabelList() << "; overlap " << p.overlap << "; review sample "
+                  << Fixed(p.review_sample_permille / 10.0, 1) << "%; collecting production inputs "
+                  << (p.collect_below ? "below " + Fixed(*p.collect_below, 2) : std::string("off")) << "\n";
         return Status::Ok();
       });
     });

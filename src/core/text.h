@@ -2,6 +2,8 @@
 // URLs, robots.txt).
 #pragma once
 
+#include <charconv>
+#include <cmath>
 #include <string>
 #include <string_view>
 
@@ -21,6 +23,17 @@ inline std::string_view TrimSpace(std::string_view s) {
   while (!s.empty() && space(s.front())) s.remove_prefix(1);
   while (!s.empty() && space(s.back())) s.remove_suffix(1);
   return s;
+}
+
+// A finite decimal number making up all of `s` ("0.5", "12", "-3e2"):
+// true and the value in *out; false for anything else ("", "1x", "nan").
+inline bool ParseDouble(std::string_view s, double* out) {
+  if (s.empty()) return false;
+  double v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v)) return false;
+  *out = v;
+  return true;
 }
 
 // The value of a hex digit (either case), or -1.

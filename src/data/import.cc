@@ -294,6 +294,18 @@ Status ValidateRecord(Record& r, const Project& project) {
   return Status::Ok();
 }
 
+// The item's row (shared by every project that has it); present already is fine.
+Status InsertItemRow(MetaStore& meta, const Record& r) {
+  SqlParams params = {r.id, r.media_type, static_cast<int64_t>(r.size)};
+  for (int v : {r.width, r.height, r.channels}) {
+    if (v) params.emplace_back(int64_t{v});
+    else params.emplace_back(std::monostate{});
+  }
+  return StatusOf(meta.Exec("INSERT INTO items (id, media_type, size_bytes, width, height, channels) "
+                            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                            params));
+}
+
 Status WriteObjects(BlobStore& blobs, std::vector<Record>& records, const std::vector<size_t>& todo) {
   Progress progress("store objects", todo.size());
   for (size_t start = 0; start < todo.size(); start += kWriteBatch) {
@@ -468,12 +480,7 @@ Result<ImportSummary> ImportItems(Workspace& ws, const Project& project, const f
     };
     for (size_t i : new_items) {
       const Record& r = records[i];
-      SqlValue width = r.width ? SqlValue(int64_t{r.width}) : SqlValue();
-      SqlValue height = r.height ? SqlValue(int64_t{r.height}) : SqlValue();
-      SqlValue channels = r.channels ? SqlValue(int64_t{r.channels}) : SqlValue();
-      FSML_RETURN_IF_ERROR(meta.Exec("INSERT INTO items (id, media_type, size_bytes, width, height, channels) "
-                                     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                                     {r.id, r.media_type, static_cast<int64_t>(r.size), width, height, channels}));
+      FSML_RETURN_IF_ERROR(InsertItemRow(meta, r));
       SqlValue label_id, annotation_id;
       if (r.label) {
         FSML_ASSIGN_OR_RETURN(annotation_id, annotate(r));
@@ -503,6 +510,38 @@ Result<ImportSummary> ImportItems(Workspace& ws, const Project& project, const f
   progress.Finish();
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return sum;
+}
+
+Result<AddedItem> AddItemBytes(Workspace& ws, const Project& project, std::string_view bytes, const std::string& source,
+                               const std::string& format, const nlohmann::json& meta) {
+  Record r;
+  r.position = source;
+  r.bytes = std::string(bytes);
+  FSML_RETURN_IF_ERROR(ValidateRecord(r, project));
+  AddedItem out{r.id, false};
+  MetaStore& m = ws.meta();
+  FSML_ASSIGN_OR_RETURN(auto present, m.QueryInt("SELECT 1 FROM project_items WHERE project_id = ? AND item_id = ?",
+                                                 {project.id, r.id}));
+  if (present) return out;
+  FSML_RETURN_IF_ERROR(StatusOf(ws.blobs().Put(r.bytes)));  // its key is r.id: both are the bytes' SHA-256
+  std::string now = NowRfc3339();
+  FSML_RETURN_IF_ERROR(m.Transaction([&]() -> Status {
+    FSML_ASSIGN_OR_RETURN(auto again, m.QueryInt("SELECT 1 FROM project_items WHERE project_id = ? AND item_id = ?",
+                                                 {project.id, r.id}));
+    if (again) return Status::Ok();  // added meanwhile by another writer
+    FSML_ASSIGN_OR_RETURN(auto import_id,
+                          m.QueryInt("INSERT INTO imports (project_id, source, format, author, created_at, items_added, "
+                                     "items_present, labels_added) VALUES (?, ?, ?, ?, ?, 1, 0, 0) RETURNING id",
+                                     {project.id, source, format, ws.user(), now}));
+    FSML_RETURN_IF_ERROR(InsertItemRow(m, r));
+    Split split = AssignSplit(r.id, project.split_salt, project.ratios, SourceSplit::kNone);
+    FSML_RETURN_IF_ERROR(StatusOf(m.Exec("INSERT INTO project_items (project_id, item_id, split, source, meta, added_at, "
+                                         "import_id, label_id, annotation_id) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                                         {project.id, r.id, static_cast<int64_t>(split), source, meta.dump(), now, *import_id})));
+    out.added = true;
+    return Status::Ok();
+  }));
+  return out;
 }
 
 }  // namespace fsml

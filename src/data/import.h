@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/fs.h"
 #include "core/status.h"
 #include "data/project.h"
@@ -53,5 +55,19 @@ struct ImportSummary {
 // Imports `source` (a file or folder, per format) into `project`.
 Result<ImportSummary> ImportItems(Workspace& ws, const Project& project, const fs::path& source,
                                   const ImportOptions& options);
+
+// One unlabeled item from memory (a production input sent back for
+// labeling): checked and hashed like an imported record (an image that
+// decodes, or UTF-8 text, per the project's task type), stored in the
+// BlobStore, then added in one transaction with an import row whose source
+// is `source` and format `format`, and `meta` as the item's metadata.
+// Items are their content: bytes the project already has change nothing
+// (`added` false). InvalidArgument for bytes the project cannot take.
+struct AddedItem {
+  std::string item_id;
+  bool added = false;
+};
+Result<AddedItem> AddItemBytes(Workspace& ws, const Project& project, std::string_view bytes, const std::string& source,
+                               const std::string& format, const nlohmann::json& meta);
 
 }  // namespace fsml

@@ -126,7 +126,7 @@ static Status LoadLabels(MetaStore& meta, Project& p) {
 
 static constexpr const char* kProjectColumns =
     "SELECT id, name, task_type, guidelines, split_salt, train_permille, val_permille, "
-    "test_permille, created_at, created_by, overlap FROM projects ";
+    "test_permille, created_at, created_by, overlap, review_sample_permille, collect_below FROM projects ";
 
 static Result<Project> ProjectFromRow(const SqlRow& r) {
   Project p;
@@ -139,6 +139,8 @@ static Result<Project> ProjectFromRow(const SqlRow& r) {
   p.created_at = r.Text(8);
   p.created_by = r.Text(9);
   p.overlap = static_cast<int>(r.Int(10));
+  p.review_sample_permille = static_cast<int>(r.Int(11));
+  if (!r.IsNull(12)) p.collect_below = r.Real(12);
   return p;
 }
 
@@ -283,6 +285,23 @@ Status SetOverlap(MetaStore& meta, Project& project, int overlap) {
   return Status::Ok();
 }
 
+Status SetReviewSample(MetaStore& meta, Project& project, int permille) {
+  if (permille < 0 || permille > 1000) return InvalidArgument("the review sample must be 0 to 1000 per mille (0% to 100%)");
+  FSML_RETURN_IF_ERROR(StatusOf(
+      meta.Exec("UPDATE projects SET review_sample_permille = ? WHERE id = ?", {int64_t{permille}, project.id})));
+  project.review_sample_permille = permille;
+  return Status::Ok();
+}
+
+Status SetCollectBelow(MetaStore& meta, Project& project, std::optional<double> threshold) {
+  if (threshold && !(*threshold > 0 && *threshold <= 1))
+    return InvalidArgument("the collection threshold must be a probability in (0, 1]");
+  SqlValue v = threshold ? SqlValue(*threshold) : SqlValue(std::monostate{});
+  FSML_RETURN_IF_ERROR(StatusOf(meta.Exec("UPDATE projects SET collect_below = ? WHERE id = ?", {v, project.id})));
+  project.collect_below = threshold;
+  return Status::Ok();
+}
+
 Status RenameLabel(MetaStore& meta, Project& project, std::string_view from, std::string_view to) {
   const Label* l = project.FindLabel(from);
   if (!l) return NotFound("project '" + project.name + "' has no label '" + std::string(from) + "' (labels: " +
@@ -350,6 +369,9 @@ nlohmann::json ProjectToJson(const Project& p, const ProjectStats* st) {
   j["created_at"] = p.created_at;
   j["created_by"] = p.created_by;
   j["guidelines"] = p.guidelines;
+  j["overlap"] = p.overlap;
+  j["review_sample_permille"] = p.review_sample_permille;
+  j["collect_below"] = p.collect_below ? nlohmann::json(*p.collect_below) : nlohmann::json(nullptr);
   if (st) {
     j["items"] = st->items;
     j["labeled"] = st->labeled;

@@ -43,6 +43,12 @@ struct Project {
   std::string created_at;
   std::string created_by;
   int overlap = 1;  // how many people label each item (1-10)
+  // Per mille of items finished without disagreement that still go to the
+  // review queue, drawn at random (0-1000; 0 = none).
+  int review_sample_permille = 0;
+  // Production inputs that the project's models predict with a top
+  // probability below this come back as unlabeled items; unset = off.
+  std::optional<double> collect_below;
 
   const Label* FindLabel(std::string_view name) const;
   const Label* FindLabelById(int64_t id) const;
@@ -91,6 +97,10 @@ Status SetGuidelines(MetaStore& meta, Project& project, const std::string& markd
 Status SetLabelStyles(MetaStore& meta, Project& project, const std::vector<LabelStyle>& styles);
 // 1 to 10.
 Status SetOverlap(MetaStore& meta, Project& project, int overlap);
+// 0 to 1000.
+Status SetReviewSample(MetaStore& meta, Project& project, int permille);
+// A threshold in (0, 1], or nullopt to stop collecting.
+Status SetCollectBelow(MetaStore& meta, Project& project, std::optional<double> threshold);
 
 struct ProjectStats {
   uint64_t items = 0;

@@ -20,6 +20,16 @@ constexpr const char* kVoteFilter =
 
 // An item id's first 13 hex digits as a fraction in [0, 1): the random order
 // (ids are SHA-256 hashes), the same on every server.
+// Whether an item that finished without disagreement still goes to review:
+// the project's random sample, drawn from the item id and the project's
+// split salt, so that it is the same on every recompute and every server.
+static bool InReviewSample(const Project& project, const std::string& item_id) {
+  if (project.review_sample_permille <= 0) return false;
+  Digest d = Sha256(project.split_salt + ":review:" + item_id);
+  uint32_t v = (uint32_t{d[0]} << 24) | (uint32_t{d[1]} << 16) | (uint32_t{d[2]} << 8) | uint32_t{d[3]};
+  return v % 1000 < static_cast<uint32_t>(project.review_sample_permille);
+}
+
 double HashPriority(const std::string& item_id) {
   double v = 0;
   for (size_t i = 0; i < 13 && i < item_id.size(); ++i) {
@@ -243,7 +253,7 @@ Status LabelingService::Recompute(const Project& project, const std::string& ite
     if (flags.value_or(0) > 0) {
       state = "review";
     } else if (static_cast<int>(votes.size()) >= project.overlap) {
-      state = agree ? "final" : "review";
+      state = agree && !InReviewSample(project, item_id) ? "final" : "review";
     } else {
       state = "open";
     }
@@ -473,6 +483,7 @@ Result<std::pair<std::vector<ReviewItem>, uint64_t>> LabelingService::ReviewQueu
     for (const auto& v : r.item.votes) labels.insert(v.label);
     if (labels.size() > 1) r.reasons.push_back("disagreement");
     if (std::any_of(r.item.flags.begin(), r.item.flags.end(), [](const Flag& f) { return !f.resolved; })) r.reasons.push_back("flag");
+    if (r.reasons.empty() && InReviewSample(project, id)) r.reasons.push_back("sample");
     out.push_back(std::move(r));
   }
   return std::make_pair(std::move(out), static_cast<uint64_t>(total.value_or(0)));
@@ -498,6 +509,25 @@ Status LabelingService::Resolve(const Project& project, const std::string& revie
     FSML_RETURN_IF_ERROR(StatusOf(meta.Exec("UPDATE label_tasks SET reviewed_annotation_id = ? WHERE project_id = ? AND item_id = ?",
                                             {*id, project.id, item_id})));
     return Recompute(project, item_id);
+  });
+}
+
+Status LabelingService::SendToReview(const Project& project, const std::vector<ReviewRequest>& items, const std::string& user) {
+  if (items.empty() || items.size() > 1000) return InvalidArgument("send 1 to 1,000 items to review at a time");
+  MetaStore& meta = ws_.meta();
+  return meta.Transaction([&]() -> Status {
+    std::string now = NowRfc3339();
+    for (const auto& it : items) {
+      if (it.reason.size() > 2000) return InvalidArgument("a review reason must be at most 2,000 bytes");
+      std::string state;
+      int64_t reviewed = 0;
+      FSML_RETURN_IF_ERROR(EnsureTask(meta, project, it.item_id, &state, &reviewed));
+      FSML_RETURN_IF_ERROR(StatusOf(meta.Exec("INSERT INTO item_flags (project_id, item_id, user_name, comment, created_at) "
+                                              "VALUES (?, ?, ?, ?, ?)",
+                                              {project.id, it.item_id, user, it.reason, now})));
+      FSML_RETURN_IF_ERROR(Recompute(project, it.item_id));
+    }
+    return Status::Ok();
   });
 }
 

@@ -100,7 +100,7 @@ struct ItemDetail {
 
 struct ReviewItem {
   ItemDetail item;
-  std::vector<std::string> reasons;  // "disagreement", "flag"
+  std::vector<std::string> reasons;  // "disagreement", "flag", "sample" (the project's random review sample)
 };
 
 struct AnnotatorProgress {
@@ -153,6 +153,15 @@ class LabelingService {
   Result<std::pair<std::vector<ReviewItem>, uint64_t>> ReviewQueue(const Project& project, size_t limit);
   // A reviewer's decision: the item's final label; its flags are resolved.
   Status Resolve(const Project& project, const std::string& reviewer, const std::string& item_id, const std::string& label);
+  // Puts items into review, each with why (an unresolved flag by `user`
+  // whose comment is the reason, at most 2,000 bytes): open items and items
+  // in review stay or go there, final items (labeled, agreed or decided)
+  // go back; Resolve then decides them. All or nothing: NotFound names the
+  // first item not in the project; InvalidArgument for 0 or over 1,000 items.
+  struct ReviewRequest {
+    std::string item_id, reason;
+  };
+  Status SendToReview(const Project& project, const std::vector<ReviewRequest>& items, const std::string& user);
 
   // The item, its final label, its suggestion, its flags and its votes
   // (everyone's when `all_votes`, else `user`'s only).

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <numeric>
+#include <unordered_map>
 
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "data/loader.h"
+#include "eval/label_issues.h"
+#include "registry/runs.h"
 
 namespace fsml {
 
@@ -165,6 +168,62 @@ Result<SplitEvaluation> EvaluateSplit(Workspace& ws, LoadedModel& model, const P
   FSML_ASSIGN_OR_RETURN(out.metrics, eval::ComputeMetrics(p.labels, p.probs, p.truth));
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
+}
+
+Result<LabelIssueSearch> FindSplitLabelIssues(Workspace& ws, const LoadedModel& model, const Project& project,
+                                              const DatasetVersion& version, Split split, const CrossValOptions& options) {
+  FSML_ASSIGN_OR_RETURN(::fsml::Run run, GetRun(ws.meta(), model.version.run_id));
+  FSML_ASSIGN_OR_RETURN(MlModule * ml, LoadMlModule());
+  FSML_ASSIGN_OR_RETURN(CrossValResult r, ml->CrossValidate(ws, project, version, split, model.spec, run.params, options));
+  FSML_ASSIGN_OR_RETURN(auto issues, eval::FindLabelIssues(r.probs, r.given, r.labels.size()));
+  LabelIssueSearch out;
+  for (const auto& li : issues)
+    out.list.push_back({{"item", r.items[li.index]}, {"given", r.labels[li.given]}, {"suggested", r.labels[li.suggested]},
+                        {"score", li.score}});
+  out.folds = r.folds;
+  out.epochs = r.epochs;
+  out.seconds = r.seconds;
+  return out;
+}
+
+Result<PairedPredictions> PairPredictions(const Predictions& a, const Predictions& b, const std::string& a_name,
+                                          const std::string& b_name) {
+  PairedPredictions out;
+  FSML_ASSIGN_OR_RETURN(out.b_to_a, LabelMapping(a.labels, b.labels, a_name, b_name));
+  std::unordered_map<std::string_view, size_t> b_row;
+  b_row.reserve(b.items.size());
+  for (size_t i = 0; i < b.items.size(); ++i) b_row.emplace(b.items[i], i);
+  auto pred_a = eval::Predictions(a.probs, a.labels.size());
+  auto pred_b = eval::Predictions(b.probs, b.labels.size());
+  for (size_t i = 0; i < a.items.size(); ++i) {
+    auto it = b_row.find(a.items[i]);
+    if (it == b_row.end()) continue;
+    size_t j = it->second;
+    ++out.paired;
+    bool ra = pred_a[i] == a.truth[i];
+    bool rb = out.b_to_a[static_cast<size_t>(pred_b[j])] == out.b_to_a[static_cast<size_t>(b.truth[j])];
+    if (ra && rb) ++out.both_right;
+    else if (!ra && !rb) ++out.both_wrong;
+    else (rb ? out.fixed : out.broken).emplace_back(i, j);
+  }
+  if (out.paired == 0) return Err(FailedPrecondition(a_name + " and " + b_name + " share no items"));
+  return out;
+}
+
+Result<int64_t> StoreEvaluation(Workspace& ws, const LoadedModel& model, const Project& project, const DatasetVersion& version,
+                                Split split, const SplitEvaluation& result, const std::string& user,
+                                nlohmann::json label_issues) {
+  NewEvaluation ne;
+  ne.model = &model.version;
+  ne.project_id = project.id;
+  ne.version_number = version.number;
+  ne.split = std::string(SplitName(split));
+  ne.seconds = result.seconds;
+  ne.metrics = result.metrics;
+  ne.predictions = result.predictions;
+  ne.label_issues = std::move(label_issues);
+  ne.user = user;
+  return SaveEvaluation(ws, ne);
 }
 
 }  // namespace fsml

@@ -60,6 +60,20 @@ Result<std::vector<int64_t>> LabelMapping(const std::vector<std::string>& model_
                                           const std::vector<std::string>& data_labels, const std::string& model_ref,
                                           const std::string& data_ref);
 
+// Two evaluations' predictions paired by item, as `fsml eval compare` and
+// the web's comparison count them: b's labels are mapped onto a's by name
+// (LabelMapping), and an item is right when its arg-max prediction is its
+// truth. `fixed` (a wrong, b right) and `broken` (a right, b wrong) hold
+// (row in a, row in b) in a's row order. FailedPrecondition naming
+// `a_name` and `b_name` when the label sets differ or no item is in both.
+struct PairedPredictions {
+  std::vector<int64_t> b_to_a;  // b's label indexes as a's
+  uint64_t paired = 0, both_right = 0, both_wrong = 0;
+  std::vector<std::pair<size_t, size_t>> fixed, broken;
+};
+Result<PairedPredictions> PairPredictions(const Predictions& a, const Predictions& b, const std::string& a_name,
+                                          const std::string& b_name);
+
 // Registers a run's checkpoint as the next version of model `name` (the
 // run's project when empty): epoch `epoch`'s checkpoint, or with epoch 0 the
 // best validation epoch's (else the latest). FailedPrecondition while the
@@ -81,5 +95,25 @@ struct SplitEvaluation {
 // the metrics, with progress on stderr.
 Result<SplitEvaluation> EvaluateSplit(Workspace& ws, LoadedModel& model, const Project& project,
                                       const DatasetVersion& version, Split split, int threads);
+
+// Suspected label errors of `split` (what `fsml eval --find-label-issues`
+// and the web's evaluations store): out-of-sample probabilities by k-fold
+// cross-validation of `model`'s architecture with its run's recipe, then
+// eval::FindLabelIssues. `list` is [{"item", "given", "suggested", "score"}],
+// most likely first.
+struct LabelIssueSearch {
+  nlohmann::json list = nlohmann::json::array();
+  int folds = 0, epochs = 0;
+  double seconds = 0;
+};
+Result<LabelIssueSearch> FindSplitLabelIssues(Workspace& ws, const LoadedModel& model, const Project& project,
+                                              const DatasetVersion& version, Split split, const CrossValOptions& options);
+
+// Stores `result` (EvaluateSplit's, of `model` on `split` of `version`) as an
+// evaluation by `user` with `label_issues` (null when not computed), and
+// returns its id. What `fsml eval`, the web API and the quickstart share.
+Result<int64_t> StoreEvaluation(Workspace& ws, const LoadedModel& model, const Project& project, const DatasetVersion& version,
+                                Split split, const SplitEvaluation& result, const std::string& user,
+                                nlohmann::json label_issues = nullptr);
 
 }  // namespace fsml

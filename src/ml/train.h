@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <optional>
@@ -41,6 +42,10 @@ struct TrainOptions {
   bool evaluate_test = false;               // evaluate the best epoch on the test split
   std::optional<int64_t> resume_run;        // continue this run from its last checkpoint
   bool quiet = false;
+  // Called on the training's thread once the run row exists (created, or
+  // reopened by a resume), before the first epoch; the web API answers with
+  // the run id then. Must not throw.
+  std::function<void(int64_t run_id)> on_run_created;
 };
 
 struct TrainResult {

@@ -368,6 +368,15 @@ Result<TrainResult> Trainer::Train() {
     auto stats = ComputeChannelStats(ws_, project_, version_, Split::kTrain, lo);
     if (!stats) return Err(stats.error());
     FSML_ASSIGN_OR_RETURN(auto probe, Loader::Open(ws_, project_, version_, Split::kTrain, lo));
+    // The recipe's batch (no --batch-size) shrinks to a training split
+    // smaller than it: one batch per epoch, as small data needs; the run
+    // records the size used.
+    if (opt_.batch_size == 0 && probe->size() > 0 && probe->size() < lo.batch_size) {
+      log::Info("{} has {} training items, fewer than the recipe's batch of {}: batches of {}", ref, probe->size(),
+                lo.batch_size, probe->size());
+      lo.batch_size = probe->size();
+      params["batch_size"] = lo.batch_size;
+    }
     spec["input"] = {{"channels", probe->channels()}, {"height", probe->height()}, {"width", probe->width()}};
     spec["normalize"] = {{"mean", stats->mean}, {"std", stats->std}};
     spec["labels"] = probe->labels();
@@ -432,6 +441,7 @@ Result<TrainResult> Trainer::Train() {
                                                        std::to_string(threads) + " threads"));
   }
   result.run_id = run_id_;
+  if (opt_.on_run_created) opt_.on_run_created(run_id_);
   log::Info("run {}: {} on {} ({} parameters), {} threads, BLAS: {}", run_id_, spec["model"].get<std::string>(), ref,
             result.parameters, threads, BlasName());
 
@@ -506,7 +516,9 @@ Result<TrainResult> Trainer::Train() {
     }
     ck.model = SaveArchive(*model, &rng);
     ck.optimizer = SaveArchive(*optimizer, nullptr);
-    auto key = ws_.blobs().Put(SerializeCheckpoint(ck));
+    std::string checkpoint = SerializeCheckpoint(ck);
+    m.checkpoint_bytes = static_cast<int64_t>(checkpoint.size());
+    auto key = ws_.blobs().Put(checkpoint);
     if (!key) {
       std::string kept = epoch > 1 ? "the checkpoint of epoch " + std::to_string(epoch - 1) + " is intact" : "no earlier checkpoint";
       return Err(IoError("saving the checkpoint of epoch " + std::to_string(epoch) + " failed: " + key.error().message() + "; " + kept));

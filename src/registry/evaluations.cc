@@ -220,6 +220,25 @@ Result<GateResult> CheckProductionGate(Workspace& ws, const Project& project, co
   return g;
 }
 
+Result<AliasMoveResult> MoveAlias(Workspace& ws, const AliasMove& move) {
+  FSML_RETURN_IF_ERROR(ValidateAlias(move.alias));
+  AliasMoveResult out;
+  FSML_ASSIGN_OR_RETURN(out.version, ResolveModel(ws.meta(), ModelRef{move.name, move.number, "", ""}));
+  std::string note = move.note;
+  if (move.alias == "production") {
+    FSML_ASSIGN_OR_RETURN(Project project, GetProject(ws.meta(), out.version.project));
+    FSML_ASSIGN_OR_RETURN(out.gate, CheckProductionGate(ws, project, out.version));
+    if (!out.gate->passed && !move.force)
+      return Err(FailedPrecondition("refusing to make " + out.gate->reason + "; --force overrides (recorded in the alias history)"));
+    if (!out.gate->passed) {
+      out.forced = true;
+      note = "forced past the gate: " + out.gate->reason + (move.note.empty() ? "" : "; " + move.note);
+    }
+  }
+  FSML_RETURN_IF_ERROR(SetAlias(ws.meta(), move.name, move.number, move.alias, move.user, out.forced, note));
+  return out;
+}
+
 nlohmann::json EvaluationToJson(const Evaluation& e, const std::vector<eval::RequirementResult>& requirements) {
   nlohmann::json j = {{"id", e.id},
                       {"model", e.model},

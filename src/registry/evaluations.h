@@ -79,6 +79,27 @@ struct GateResult {
 };
 Result<GateResult> CheckProductionGate(Workspace& ws, const Project& project, const ModelVersion& v);
 
+// Points `alias` of model `name` at version `number`, as `fsml models alias`
+// does: "production" passes the gate first. A refused gate is
+// FailedPrecondition ("refusing to make ...: <reason>; ... overrides") unless
+// `force`, which moves the alias anyway and records the gate's reason with
+// `note` in the alias history. NotFound for an unknown model or version,
+// InvalidArgument for a bad alias.
+struct AliasMove {
+  std::string name;
+  int64_t number = 0;
+  std::string alias;
+  std::string user;
+  bool force = false;
+  std::string note;
+};
+struct AliasMoveResult {
+  ModelVersion version;
+  bool forced = false;              // the gate refused and `force` overrode it
+  std::optional<GateResult> gate;   // checked for "production" only
+};
+Result<AliasMoveResult> MoveAlias(Workspace& ws, const AliasMove& move);
+
 nlohmann::json EvaluationToJson(const Evaluation& e, const std::vector<eval::RequirementResult>& requirements);
 
 }  // namespace fsml

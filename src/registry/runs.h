@@ -28,6 +28,7 @@ struct EpochMetrics {
   double seconds = 0;
   double samples_per_second = 0;
   std::string checkpoint_key;
+  std::optional<int64_t> checkpoint_bytes;  // unknown for runs recorded before schema 8
 };
 
 struct Run {
@@ -49,8 +50,12 @@ struct Run {
   std::optional<int64_t> best_epoch;
   std::string best_checkpoint_key;
   nlohmann::json test_metrics;  // null until evaluated
-  std::string log;
+  std::string log;                   // empty from ListRuns
+  std::optional<double> best_val_accuracy;  // the best epoch's
+  double train_seconds = 0;          // the sum of the epochs' seconds
   std::vector<EpochMetrics> epochs;  // filled by GetRun
+  // "NAME/N" of the model versions registered from this run (GetRun, ListRuns).
+  std::vector<std::string> model_versions;
 };
 
 struct NewRun {
@@ -80,6 +85,30 @@ Result<Run> GetRun(MetaStore& meta, int64_t run_id);
 // Newest first; `project` empty = all projects.
 Result<std::vector<Run>> ListRuns(MetaStore& meta, const std::string& project, size_t limit);
 
+// A page of the run list, filtered, sorted and cut in SQL (indexes of schema
+// 8), so a list of many thousands of runs answers in milliseconds.
+struct RunQuery {
+  std::string project;  // "" = all
+  std::string model;    // architecture; "" = all
+  std::string status;   // running, finished, failed, interrupted; "" = all
+  // started_at, -started_at (default), accuracy, -accuracy (best val
+  // accuracy; runs without one last), duration, -duration ("-": descending).
+  std::string sort = "-started_at";
+  int64_t limit = 50;   // 1 to 1000
+  int64_t offset = 0;
+};
+struct RunPage {
+  std::vector<Run> runs;  // without log and epochs
+  int64_t total = 0;      // the runs matching the filters
+};
+// InvalidArgument naming the field for an unknown status or sort, or a limit
+// or offset out of range.
+Status ValidateRunQuery(const RunQuery& q);
+Result<RunPage> ListRuns(MetaStore& meta, const RunQuery& q);
+
+// Every field of the run, and its list columns: "version", "epochs_done",
+// "epochs_planned", "best_val_accuracy", "test_accuracy", "seconds",
+// "model_versions". `with_epochs` adds "epochs" and "log".
 nlohmann::json RunToJson(const Run& r, bool with_epochs);
 
 }  // namespace fsml

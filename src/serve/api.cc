@@ -17,7 +17,8 @@ using http::Response;
 const char* OpenApiDocument() { return kOpenApiJson; }
 
 ServeApp::ServeApp(Workspace& ws, ServeOptions options)
-    : ws_(ws), options_(std::move(options)), access_(ws.meta(), options_.access), web_(ws, access_, options_.web) {
+    : ws_(ws), options_(std::move(options)), access_(ws.meta(), options_.access), web_(ws, access_, options_.web), runs_(ws),
+      evals_(ws, EvalApiOptions{.labeling = options_.web.labeling}) {
   metrics_.DefineCounter("fsml_http_requests_total", "HTTP requests by route and status code.");
   metrics_.DefineHistogram("fsml_http_request_seconds", "HTTP request latency by route, first byte in to last byte out.",
                            {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10});
@@ -45,11 +46,14 @@ Status ServeApp::Start() {
     if (auto c = jobs_->CountByState())
       for (auto& [state, n] : *c) m.Set("fsml_jobs", {{"state", state}}, static_cast<double>(n));
   });
+  collector_ = std::make_unique<Collector>(ws_, options_.collect, &metrics_);
   models_ = std::make_unique<ModelServer>(ws_, options_.serving, &metrics_);
   worker_cache_ = std::make_unique<ModelCache>(1);
+  WorkerOptions worker_options = options_.worker;
+  worker_options.collector = collector_.get();
   for (int i = 0; i < options_.workers; ++i) {
     FSML_ASSIGN_OR_RETURN(auto q, OpenJobQueue(options_.queue_url, ws_.meta(), options_.queue));
-    auto worker = std::make_shared<Worker>(ws_, std::move(q), *worker_cache_, options_.worker, &metrics_);
+    auto worker = std::make_shared<Worker>(ws_, std::move(q), *worker_cache_, worker_options, &metrics_);
     worker_threads_.emplace_back([this, worker] { worker->Run(workers_stop_); });
   }
   web_.Start();
@@ -76,11 +80,14 @@ void ServeApp::Stop() {
   if (server_) server_->Stop();
   if (preload_.joinable()) preload_.join();
   web_.Stop();
+  runs_.Stop();
+  evals_.Stop();
   if (models_) models_->Stop();
   workers_stop_ = true;
   for (auto& t : worker_threads_)
     if (t.joinable()) t.join();
   worker_threads_.clear();
+  if (collector_) collector_->Stop();  // after everything that offers to it
   if (jobs_) jobs_->Stop();
   if (own_access_log_ && access_log_) std::fclose(access_log_);
   access_log_ = nullptr;
@@ -155,17 +162,23 @@ void ServeApp::Predict(Request& req, const std::string& ref, Reply reply) {
   if (!k) return reply(Response::FromStatus(k.error()));
   auto image = ImageFromRequest(req);
   if (!image) return reply(std::move(image.error()));
-  models_->Predict(ref, std::move(*image), *k, [reply](Result<Prediction> p) {
+  Collector* collector = collector_.get();
+  models_->Predict(ref, std::move(*image), *k, [reply, collector](Result<Prediction> p) {
     if (!p) return reply(Response::FromStatus(p.error()));
     json preds = json::array();
     for (auto& [label, prob] : p->top) preds.push_back({{"label", label}, {"probability", prob}});
     reply(Response::Json(200, {{"model", p->model}, {"predictions", std::move(preds)}}));
+    // Answered first: collecting an unsure input never delays or fails the prediction.
+    if (collector && !p->top.empty() && collector->Wants(p->project, p->top[0].second))
+      collector->Offer({p->project, p->model, p->top[0].first, p->top[0].second, std::move(p->input)});
   });
 }
 
 void ServeApp::AddRoutes() {
   using http::Dispatch;
   web_.AddRoutes(router_);
+  runs_.AddRoutes(router_);
+  evals_.AddRoutes(router_);
   router_.Add({"GET", "/healthz", Dispatch::kInline, http::Role::kPublic,
                [](Request&, Reply reply) { reply(Response::Json(200, {{"status", "ok"}})); }});
   router_.Add({"GET", "/readyz", Dispatch::kBlocking, http::Role::kPublic, [this](Request&, Reply reply) {
@@ -193,8 +206,11 @@ void ServeApp::AddRoutes() {
                  for (const auto& m : *models) {
                    json aliases = json::object();
                    for (const auto& [a, n] : m.aliases) aliases[a] = n;
+                   // The latest version's metrics, for the registry list.
+                   auto latest = ResolveModel(ws_.meta(), ModelRef{m.name, m.latest, "", ""});
                    out.push_back({{"name", m.name}, {"project", m.project}, {"versions", m.versions}, {"latest", m.latest},
-                                  {"aliases", aliases}, {"updated_at", m.updated_at}});
+                                  {"aliases", aliases}, {"updated_at", m.updated_at},
+                                  {"latest_metrics", latest ? latest->metrics : json()}});
                  }
                  reply(Response::Json(200, {{"models", out}, {"served", models_->Served()}}));
                }});

@@ -11,10 +11,13 @@
 #include "core/status.h"
 #include "data/workspace.h"
 #include "serve/auth.h"
+#include "serve/collect.h"
+#include "serve/eval_api.h"
 #include "serve/http.h"
 #include "serve/http_server.h"
 #include "serve/jobs.h"
 #include "serve/metrics.h"
+#include "serve/runs_api.h"
 #include "serve/web_api.h"
 #include "serve/model_server.h"
 
@@ -31,6 +34,7 @@ struct ServeOptions {
   size_t max_job_inputs = 10000;
   AccessOptions access;
   WebApiOptions web;
+  CollectOptions collect;
 };
 
 // The OpenAPI 3 document served at /api/v1/openapi.json.
@@ -58,6 +62,9 @@ class ServeApp {
   Metrics metrics_;
   AccessControl access_;
   WebApi web_;
+  RunsApi runs_;
+  EvalApi evals_;  // the evaluation explorer
+  std::unique_ptr<Collector> collector_;  // before models_ and workers, which feed it
   std::unique_ptr<ModelServer> models_;
   std::unique_ptr<JobService> jobs_;
   std::unique_ptr<ModelCache> worker_cache_;

@@ -568,6 +568,7 @@ Status Worker::Process(std::vector<Delivery>& deliveries) {
     const size_t sample = static_cast<size_t>(c) * h * w, classes = lm.labels.size();
     std::vector<float> pixels;
     std::vector<std::pair<Job*, size_t>> slots;  // (job, input index) per image in `pixels`
+    std::vector<std::string> uploaded;           // per slot: image_base64 bytes, for collection (else empty)
     for (Job* j : group) {
       j->model = lm.ref();
       j->results = json::array();
@@ -603,6 +604,7 @@ Status Worker::Process(std::vector<Delivery>& deliveries) {
         }
         pixels.insert(pixels.end(), x->begin(), x->end());
         slots.emplace_back(j, i);
+        uploaded.push_back(options_.collector && input.contains("image_base64") ? std::move(bytes) : std::string());
       }
     }
     const size_t batch = static_cast<size_t>(std::max(1, options_.max_batch));
@@ -617,9 +619,12 @@ Status Worker::Process(std::vector<Delivery>& deliveries) {
           continue;
         }
         json preds = json::array();
-        for (auto& [label, p] : TopK(lm, probs->data() + k * classes, static_cast<size_t>(j->top_k)))
-          preds.push_back({{"label", label}, {"probability", p}});
+        auto top = TopK(lm, probs->data() + k * classes, static_cast<size_t>(j->top_k));
+        for (auto& [label, p] : top) preds.push_back({{"label", label}, {"probability", p}});
         j->results[i]["predictions"] = std::move(preds);
+        std::string& input = uploaded[start + k];
+        if (!input.empty() && !top.empty() && options_.collector->Wants(lm.version.project, top[0].second))
+          options_.collector->Offer({lm.version.project, lm.ref(), top[0].first, top[0].second, std::move(input)});
       }
     }
   }

@@ -32,6 +32,7 @@
 #include "core/status.h"
 #include "data/workspace.h"
 #include "ml/inference.h"
+#include "serve/collect.h"
 #include "serve/job_queue.h"
 #include "serve/metrics.h"
 
@@ -123,6 +124,8 @@ struct WorkerOptions {
   int max_batch = 64;  // images per forward pass
   std::string name;    // "host/pid" by default
   int hold_ms_for_test = 0;  // pause between inference and publishing (fault tests)
+  // Where image_base64 inputs the model is unsure of go (collect.h); not owned, may be null.
+  Collector* collector = nullptr;
 };
 
 // Consumes fsml.jobs until `stop` is set. One Worker per thread; several may

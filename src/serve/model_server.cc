@@ -199,7 +199,9 @@ void ModelServer::RunBatch(Lane& lane, std::vector<Request>& batch) {
     }
     Prediction p;
     p.model = m.ref();
+    p.project = m.version.project;
     p.top = TopK(m, probs->data() + i * m.labels.size(), good[i]->top_k);
+    p.input = std::move(good[i]->bytes);
     good[i]->done(std::move(p));
   }
 }

@@ -47,8 +47,10 @@ struct ServingOptions {
 };
 
 struct Prediction {
-  std::string model;  // "name/N" that answered
+  std::string model;    // "name/N" that answered
+  std::string project;  // that model version's project
   std::vector<std::pair<std::string, double>> top;
+  std::string input;    // the request's bytes, handed back (for collection)
 };
 
 // Per-model serving settings (defaults when a model has none).

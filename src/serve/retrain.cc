@@ -13,6 +13,7 @@
 #include "registry/models.h"
 #include "registry/runs.h"
 #include "serve/suggestions.h"
+#include "serve/training_lock.h"
 
 namespace fsml {
 
@@ -152,7 +153,7 @@ Status Retrainer::Steps(const Project& project, const RetrainRequest& req) {
   FSML_ASSIGN_OR_RETURN(MlModule * ml, LoadMlModule());
   TrainResult trained;
   {
-    std::lock_guard training(train_mu_);
+    std::lock_guard training(TrainingLock());
     if (stopping()) return Aborted("stopped before training " + data_ref + ": the server is shutting down");
     log::Info("retrain of project '{}': training {} on {} for {}", project.name, opt.model, data_ref, who);
     FSML_ASSIGN_OR_RETURN(trained, ml->Train(ws_, project, version, opt));

@@ -15,9 +15,9 @@
 //   done | failed
 //
 // One thread per running retrain, at most one per project. Trainings run
-// one at a time: LibTorch's thread count and random generator are
-// process-wide, so two at once would slow each other and lose the runs'
-// reproducibility. A second project's retrain waits in state "training".
+// one at a time process-wide (serve/training_lock.h, shared with trainings
+// started from the web API). A retrain waiting for another training stays in
+// state "training".
 //
 // The trainer stops early only on SIGINT/SIGTERM (core/stop_signals.h),
 // which `fsml serve` takes for itself, so a training in progress cannot be
@@ -99,7 +99,6 @@ class Retrainer {
 
   Workspace& ws_;
   std::function<void(const Project&)> on_done_;
-  std::mutex train_mu_;  // one training at a time (see above)
 
   std::mutex mu_;
   std::map<std::string, Job> jobs_;  // GUARDED_BY(mu_): by project name

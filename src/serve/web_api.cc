@@ -1,5 +1,6 @@
 #include "serve/web_api.h"
 
+#include <algorithm>
 #include <set>
 
 #include "core/fs.h"
@@ -81,6 +82,8 @@ json ProjectJson(const Project& p, const LabelingProgress* progress) {
             {"labels", LabelsJson(p)},
             {"guidelines", p.guidelines},
             {"overlap", p.overlap},
+            {"collect_below", p.collect_below ? json(*p.collect_below) : json()},
+            {"review_sample_permille", p.review_sample_permille},
             {"created_at", p.created_at},
             {"created_by", p.created_by}};
   if (progress) {
@@ -300,6 +303,26 @@ static Result<int> OverlapField(const json& body, int fallback) {
   return static_cast<int>(k);
 }
 
+// "collect_below": null (off) or a probability in (0, 1]; only image
+// projects have models whose inputs can come back.
+static Result<std::optional<double>> CollectBelowField(const json& body, const Project& p) {
+  const json& v = body.at("collect_below");
+  if (v.is_null()) return std::optional<double>();
+  if (!v.is_number() || !(v.get<double>() > 0 && v.get<double>() <= 1))
+    return Err(InvalidArgument("\"collect_below\" must be a number in (0, 1] (a top probability, e.g. 0.6) or null to stop collecting"));
+  if (p.type != TaskType::kImageClassification)
+    return Err(InvalidArgument("project '" + p.name + "' is " + std::string(TaskTypeName(p.type)) +
+                               ": only image-classification projects have models whose inputs can be collected"));
+  return std::optional<double>(v.get<double>());
+}
+
+static Result<int> ReviewSampleField(const json& body) {
+  const json& v = body.at("review_sample_permille");
+  if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 1000)
+    return Err(InvalidArgument("\"review_sample_permille\" must be an integer from 0 to 1000 (per mille of finished items)"));
+  return static_cast<int>(v.get<int64_t>());
+}
+
 void WebApi::AddProjectRoutes(http::Router& router) {
   router.Add({"GET", "/api/v1/projects", Dispatch::kBlocking, Role::kViewer, [this](Request&, Reply reply) {
                 Answer(reply, [&]() -> Result<Response> {
@@ -355,6 +378,17 @@ void WebApi::AddProjectRoutes(http::Router& router) {
                 if (!body) return reply(std::move(body.error()));
                 Answer(reply, [&]() -> Result<Response> {
                   FSML_ASSIGN_OR_RETURN(auto p, GetProject(ws_.meta(), req.params["p"]));
+                  // Settings are checked before any is stored, so a bad one changes nothing.
+                  std::optional<std::optional<double>> collect_below;
+                  std::optional<int> review_sample;
+                  if (body->contains("collect_below")) {
+                    FSML_ASSIGN_OR_RETURN(auto below, CollectBelowField(*body, p));
+                    collect_below.emplace(below);
+                  }
+                  if (body->contains("review_sample_permille")) {
+                    FSML_ASSIGN_OR_RETURN(int permille, ReviewSampleField(*body));
+                    review_sample = permille;
+                  }
                   if (body->contains("labels")) {
                     std::vector<std::string> names;
                     FSML_ASSIGN_OR_RETURN(auto styles, ParseLabels((*body)["labels"], &names));
@@ -370,6 +404,8 @@ void WebApi::AddProjectRoutes(http::Router& router) {
                     FSML_ASSIGN_OR_RETURN(int k, OverlapField(*body, p.overlap));
                     FSML_RETURN_IF_ERROR(SetOverlap(ws_.meta(), p, k));
                   }
+                  if (collect_below) FSML_RETURN_IF_ERROR(SetCollectBelow(ws_.meta(), p, *collect_below));
+                  if (review_sample) FSML_RETURN_IF_ERROR(SetReviewSample(ws_.meta(), p, *review_sample));
                   FSML_ASSIGN_OR_RETURN(auto progress, labeling_.Progress(p));
                   return Response::Json(200, ProjectJson(p, &progress));
                 });
@@ -630,8 +666,13 @@ void WebApi::AddVersionRoutes(http::Router& router) {
               [this](Request& req, Reply reply) {
                 Answer(reply, [&]() -> Result<Response> {
                   FSML_ASSIGN_OR_RETURN(auto p, GetProject(ws_.meta(), req.params["p"]));
-                  FSML_ASSIGN_OR_RETURN(auto va, ResolveVersion(ws_.meta(), p, req.params["a"]));
-                  FSML_ASSIGN_OR_RETURN(auto vb, ResolveVersion(ws_.meta(), p, req.params["b"]));
+                  // "3" is version 3, as "v3" (the documented forms: v3, a number or a tag).
+                  auto ref = [](const std::string& s) {
+                    bool number = !s.empty() && s.size() <= 18 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+                    return number ? "v" + s : s;
+                  };
+                  FSML_ASSIGN_OR_RETURN(auto va, ResolveVersion(ws_.meta(), p, ref(req.params["a"])));
+                  FSML_ASSIGN_OR_RETURN(auto vb, ResolveVersion(ws_.meta(), p, ref(req.params["b"])));
                   FSML_ASSIGN_OR_RETURN(Manifest ma, LoadManifest(ws_.blobs(), va));
                   FSML_ASSIGN_OR_RETURN(Manifest mb, LoadManifest(ws_.blobs(), vb));
                   json j = DiffToJson(ma, mb, DiffManifests(ma, mb), 24);

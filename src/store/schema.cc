@@ -350,6 +350,24 @@ CREATE TABLE item_flags (
 );
 CREATE INDEX item_flags_by_item ON item_flags (project_id, item_id);
 )sql"},
+      {7, "project settings: random review sample, collection of unsure production inputs", R"sql(
+ALTER TABLE projects ADD COLUMN review_sample_permille INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE projects ADD COLUMN collect_below REAL;
+)sql"},
+      {8, "run list columns (best val accuracy, training seconds), checkpoint sizes, run list indexes", R"sql(
+ALTER TABLE runs ADD COLUMN best_val_accuracy REAL;
+ALTER TABLE runs ADD COLUMN train_seconds REAL NOT NULL DEFAULT 0;
+ALTER TABLE run_epochs ADD COLUMN checkpoint_bytes INTEGER;
+UPDATE runs SET
+  best_val_accuracy = (SELECT e.val_accuracy FROM run_epochs e WHERE e.run_id = runs.id AND e.epoch = runs.best_epoch),
+  train_seconds = (SELECT COALESCE(SUM(e.seconds), 0) FROM run_epochs e WHERE e.run_id = runs.id);
+CREATE INDEX runs_by_status ON runs (status, id);
+CREATE INDEX runs_by_model ON runs (model, id);
+CREATE INDEX runs_by_started ON runs (started_at, id);
+CREATE INDEX runs_by_accuracy ON runs (best_val_accuracy, id);
+CREATE INDEX runs_by_train_seconds ON runs (train_seconds, id);
+CREATE INDEX model_versions_by_run ON model_versions (run_id);
+)sql"},
   };
   return migrations;
 }

@@ -3,7 +3,9 @@
 // (annotators) with the password in argv: log in, create a project with
 // overlap 2, upload images, label by keyboard in single mode (with undo and
 // a flag) and in grid mode, a second annotator disagrees on some items, the
-// admin reviews a disagreement, sees agreement and commits a version.
+// admin reviews a disagreement, sees agreement and commits a version, then
+// retrains a model from the project page, and ann accepts its suggestion
+// with Enter.
 // Screenshots of each page go to SHOTS_DIR.
 //
 //   node tests/browser/web_e2e.mjs URL ADMIN_PASSWORD USER_PASSWORD SHOTS_DIR
@@ -156,6 +158,8 @@ async function main() {
     const bob = await login(browser, 'bob', userPassword);
     await bob.goto(`${url}/projects/${PROJECT}/label`);
     const bobIds = await labelSingle(bob, '3', 6);
+    // ... and agrees with ann's "2" on the next 14: final labels to train on.
+    bobIds.push(...(await labelSingle(bob, '2', 14)));
     await waitSaved(bob);
     done.bob = bobIds.length;
 
@@ -183,6 +187,48 @@ async function main() {
     await admin.goto(`${url}/`);
     await admin.getByTestId('project-card').first().waitFor();
     await admin.screenshot({ path: `${shots}/09-projects.png` });
+
+    // Retrain from the project page: a model on the labels so far, then its
+    // suggestions for the open items, least confident first.
+    await admin.goto(`${url}/projects/${PROJECT}`);
+    const loop = admin.getByTestId('model-loop');
+    await loop.waitFor();
+    await loop.locator('input[type=number]').fill('2');
+    await admin.getByTestId('retrain').click();
+    await admin.getByTestId('retrain-status').waitFor();
+    let loopStatus;
+    for (const deadline = Date.now() + 120_000; ; await new Promise((r) => setTimeout(r, 500))) {
+      loopStatus = await admin.evaluate(async (p) => (await fetch(`/api/v1/projects/${p}/suggestions`)).json(), PROJECT);
+      const s = loopStatus;
+      if (s.retrain.state === 'failed') break;
+      if (s.retrain.state === 'done' && s.model && s.open > 0 && s.scored === s.open && !s.running) break;
+      check(Date.now() < deadline, `retrain and scoring did not end in 2 minutes: ${JSON.stringify(s)}`);
+    }
+    check(loopStatus.retrain.state === 'done', `retrain ended ${loopStatus.retrain.state}: ${loopStatus.retrain.error}`);
+    await admin.reload();
+    await admin.getByTestId('model-loop').getByText(loopStatus.model).first().waitFor();
+    await admin.screenshot({ path: `${shots}/10-retrain.png` });
+    done.retrained = loopStatus.model;
+
+    // ann sees a suggestion and accepts it with Enter.
+    await ann.goto(`${url}/projects/${PROJECT}/label`);
+    await ann.locator('[data-testid=label-item], [data-testid=grid-cell]').first().waitFor();
+    if (await ann.locator('[data-testid=grid-cell]').count()) await ann.keyboard.press('g');  // the grid was remembered
+    const suggestion = ann.getByTestId('suggestion');
+    await suggestion.waitFor();
+    const suggested = (await suggestion.locator('strong').innerText()).trim();
+    const accepted = await currentItem(ann);
+    await ann.screenshot({ path: `${shots}/11-suggestion.png` });
+    await ann.keyboard.press('Enter');
+    await ann.waitForFunction((prev) => {
+      const el = document.querySelector('[data-testid=label-item]');
+      return !el || el.getAttribute('data-item-id') !== prev;
+    }, accepted);
+    await waitSaved(ann);
+    const history = await ann.evaluate(async (p) => (await fetch(`/api/v1/projects/${p}/annotations?mine=1&limit=5`)).json(), PROJECT);
+    const entry = (history.annotations ?? []).find((h) => h.item_id === accepted);
+    check(entry && entry.label === suggested, `Enter saved the suggestion ${suggested} for ${accepted}: ${JSON.stringify(entry)}`);
+    done.accepted = suggested;
     done.flagged = flagged;
     console.log(JSON.stringify({ ok: true, ...done }));
   } finally {

@@ -112,6 +112,21 @@ case_project_commands() {
   expect_ok fsml project show shop --json
   expect_eq "$(jq_py "','.join(d['labels'])" < "$T/out")" "shirt,trouser,bag,sandals"
   expect_fail "no project 'nope'" fsml project show nope
+  # Labeling settings: overlap, the random review sample, collecting production inputs.
+  expect_ok fsml project edit shop --overlap 2 --review-sample 2.5 --collect-below 0.6
+  expect_ok fsml project show shop --json
+  expect_eq "$(jq_py "(d['overlap'], d['review_sample_permille'], d['collect_below'])" < "$T/out")" "(2, 25, 0.6)"
+  expect_ok fsml project show shop
+  expect_contains "$T/out" "overlap 2, review sample 2.5%, collecting production inputs below 0.60"
+  expect_ok fsml project edit shop --collect-below off
+  expect_ok fsml project show shop --json
+  expect_eq "$(jq_py "d['collect_below']" < "$T/out")" "None"
+  expect_fail "overlap must be 1 to 10" fsml project edit shop --overlap 11
+  expect_fail "--review-sample '101'" fsml project edit shop --review-sample 101
+  expect_fail "--review-sample 'x'" fsml project edit shop --review-sample x
+  expect_fail "--collect-below 'nan'" fsml project edit shop --collect-below nan
+  expect_fail "threshold must be a probability in (0, 1]" fsml project edit shop --collect-below 1.5
+  expect_fail "threshold must be a probability in (0, 1]" fsml project edit shop --collect-below 0
 }
 
 case_fashion_import_counts() {
@@ -391,14 +406,43 @@ PY
   expect_contains "$T/out" "does not match its hash"
 }
 
+# The quickstart (needs the LibTorch module): a first run imports, commits,
+# trains one epoch, registers, evaluates and aliases production; a second
+# reuses all of it; a third serves the web app, where the admin logs in
+# with FSML_ADMIN_PASSWORD and finds fashion@production.
 case_quickstart_twice() {
-  expect_ok "$FSML" quickstart qs
+  expect_ok "$FSML" quickstart qs --epochs 1 --no-serve
   expect_contains "$T/out" "fashion@v1: 70,000 items"
-  expect_contains "$T/out" "Try next"
-  expect_ok "$FSML" quickstart qs
-  expect_contains "$T/out" "keeping it"
+  expect_contains "$T/out" "training cnn-small on fashion@v1 for 1 epoch"
+  expect_contains "$T/out" "registered run 1 as fashion/1"
+  expect_contains "$T/out" "fashion@production -> fashion/1"
+  local acc
+  acc=$(grep -oE "accuracy 0\.[0-9]+" "$T/out" | awk '{print $2}')
+  /usr/bin/python3 -c "import sys; sys.exit(0 if float('${acc:-0}') > 0.7 else 1)" || fail "one epoch of cnn-small: accuracy '${acc}'"
+  expect_ok "$FSML" quickstart qs --epochs 1 --no-serve
+  expect_contains "$T/out" "nothing changed since fashion@v1; keeping it"
+  expect_contains "$T/out" "was trained on fashion@v1 already (run 1); keeping it"
+  expect_contains "$T/out" "evaluated on fashion@v1 test already"
+  expect_contains "$T/out" "fashion/1 is fashion@production already"
   expect_ok fsml -w qs data log fashion --json
   expect_eq "$(jq_py "len(d)" < "$T/out")" 1 "versions after two quickstarts"
+  expect_ok fsml -w qs runs list --json
+  expect_eq "$(jq_py "len(d)" < "$T/out")" 1 "runs after two quickstarts"
+  local port pid i
+  port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  FSML_ADMIN_PASSWORD=quickstart-admin-1 "$FSML" quickstart qs --listen "127.0.0.1:$port" > "$T/serve.out" 2> "$T/serve.err" &
+  pid=$!
+  for ((i = 0; i < 600; i++)); do grep -q "listening on" "$T/serve.out" && break; sleep 0.1; done
+  expect_contains "$T/serve.out" "Serving the web app at http://127.0.0.1:$port"
+  expect_contains "$T/serve.out" "listening on http://127.0.0.1:$port"
+  curl -sf "http://127.0.0.1:$port/" > "$T/index.html" || fail "GET / of the quickstart's server"
+  expect_contains "$T/index.html" "<title>"
+  curl -sf -c "$T/cookies" -H 'Content-Type: application/json' -d '{"name": "admin", "password": "quickstart-admin-1"}' \
+    "http://127.0.0.1:$port/api/v1/auth/login" > /dev/null || fail "admin login on the quickstart's server"
+  curl -sf -b "$T/cookies" "http://127.0.0.1:$port/api/v1/models" > "$T/models.json" || fail "GET /api/v1/models"
+  expect_contains "$T/models.json" "production"
+  kill -TERM "$pid"
+  wait "$pid" || fail "the quickstart's server did not stop cleanly on SIGTERM"
 }
 
 case_name=${1:?usage: cli_test.sh CASE}

@@ -195,7 +195,7 @@ def test_every_route_checks_its_role(server):
                              capture_output=True, text=True, check=True)
         tokens[role] = out.stdout.strip().splitlines()[-1]
     values = {"p": "matrix", "id": "0" * 64, "name": "nobody-here", "a": "v1", "b": "v1", "file": "none.js",
-              "ref": "nomodel", "version": "1"}
+              "ref": "nomodel", "version": "1", "epoch": "1", "n": "1", "alias": "staging"}
     checked = 0
     for method, path, need in route_matrix(server):
         if path in ("/api/v1/auth/logout", "/api/v1/auth/password"):

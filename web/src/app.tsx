@@ -7,11 +7,20 @@ import { checkSession, hasRole, loginUrl, useSession } from './lib/session';
 import { Link, match, navigate, useLocation } from './lib/router';
 import { AccountPage } from './pages/account';
 import { AgreementPage } from './pages/agreement';
+import { DemoPage } from './pages/demo';
+import { EvaluationPage } from './pages/eval';
+import { EvaluationComparePage } from './pages/eval-compare';
+import { EvaluationsPage } from './pages/evals';
 import { LabelPage } from './pages/label/label-page';
 import { LoginPage } from './pages/login';
 import { ProjectPage } from './pages/project';
 import { ProjectsPage } from './pages/projects';
 import { ReviewPage } from './pages/review';
+import { RunPage } from './pages/run';
+import { RunsPage } from './pages/runs';
+import { RunsComparePage } from './pages/runs-compare';
+import { ModelPage } from './pages/model';
+import { ModelsPage } from './pages/models';
 import { UsersPage } from './pages/users';
 import { VersionsPage } from './pages/versions';
 import type { Role } from './api/types';
@@ -54,6 +63,17 @@ const ROUTES: Route[] = [
   { pattern: '/projects/:name/review', role: 'reviewer', page: (p) => <ReviewPage key={p.name} name={p.name!} /> },
   { pattern: '/projects/:name/agreement', page: (p) => <AgreementPage key={p.name} name={p.name!} /> },
   { pattern: '/projects/:name/versions', page: (p) => <VersionsPage key={p.name} name={p.name!} /> },
+  { pattern: '/demo', page: () => <DemoPage /> },
+  { pattern: '/demo/:model', page: (p) => <DemoPage key={p.model} modelRef={p.model!} /> },
+  { pattern: '/demo/:name/:version', page: (p) => <DemoPage key={`${p.name}/${p.version}`} modelRef={`${p.name}/${p.version}`} /> },
+  { pattern: '/evaluations', page: () => <EvaluationsPage /> },
+  { pattern: '/evaluations/compare', page: () => <EvaluationComparePage /> },
+  { pattern: '/evaluations/:id', page: (p) => <EvaluationPage key={p.id} id={p.id!} /> },
+  { pattern: '/runs', page: () => <RunsPage /> },
+  { pattern: '/runs/compare', page: () => <RunsComparePage /> },
+  { pattern: '/runs/:id', page: (p) => <RunPage key={p.id} id={p.id!} /> },
+  { pattern: '/models', page: () => <ModelsPage /> },
+  { pattern: '/models/:name', page: (p) => <ModelPage key={p.name} name={p.name!} /> },
   { pattern: '/users', role: 'admin', page: () => <UsersPage /> },
   { pattern: '/account', page: () => <AccountPage /> },
 ];

@@ -129,6 +129,47 @@ TEST_F(LabelingTest, OverlapTwoAgreeingLabelsMakeTheFinalLabel) {
   EXPECT_EQ(late.error().code(), Code::kFailedPrecondition);
 }
 
+TEST_F(LabelingTest, TheRandomReviewSampleSendsAgreedItemsToReview) {
+  Project p = MakeTextProject(230, 1);
+  FSML_ASSERT_OK(SetReviewSample(meta(), p, 250));
+  auto again = GetProject(meta(), "reviews");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->review_sample_permille, 250);
+  EXPECT_FALSE(SetReviewSample(meta(), p, 1001).ok());
+  EXPECT_FALSE(SetReviewSample(meta(), p, -1).ok());
+  LabelingService svc(*ws_);
+  std::vector<std::string> ids;
+  while (ids.size() < 200) {
+    auto batch = NextIds(svc, p, "ann", 50);
+    ASSERT_EQ(batch.size(), 50u);
+    for (const auto& id : batch) {
+      Label(svc, p, "ann", id, "pos", "req-sample-" + std::to_string(ids.size()));
+      ids.push_back(id);
+    }
+  }
+  auto review = svc.ReviewQueue(p, 200);
+  ASSERT_TRUE(review);
+  // About a quarter: the draw is per item, from the project's salt.
+  EXPECT_GT(review->second, 20u);
+  EXPECT_LT(review->second, 90u);
+  size_t finals = 0;
+  for (const auto& id : ids) finals += FinalLabel(p, id) == "pos";
+  EXPECT_EQ(finals + review->second, 200u);
+  for (const auto& r : review->first) EXPECT_THAT(r.reasons, ElementsAre("sample"));
+  // The reviewer's decision makes the item final; the draw does not send it back.
+  std::string sampled = review->first[0].item.item_id;
+  FSML_ASSERT_OK(svc.Resolve(p, "rita", sampled, "neg"));
+  EXPECT_EQ(FinalLabel(p, sampled), "neg");
+  EXPECT_EQ(svc.ReviewQueue(p, 200)->second, review->second - 1);
+  // Off: the other 30 items become final without review.
+  FSML_ASSERT_OK(SetReviewSample(meta(), p, 0));
+  auto rest = NextIds(svc, p, "ann", 50);
+  ASSERT_EQ(rest.size(), 30u);
+  for (size_t i = 0; i < rest.size(); ++i) Label(svc, p, "ann", rest[i], "neg", "req-rest-" + std::to_string(i));
+  EXPECT_EQ(svc.ReviewQueue(p, 200)->second, review->second - 1);
+  for (const auto& id : rest) EXPECT_EQ(FinalLabel(p, id), "neg");
+}
+
 TEST_F(LabelingTest, ARepeatedRequestIdWritesNothing) {
   Project p = MakeTextProject(2, 1);
   LabelingService svc(*ws_);

@@ -33,7 +33,8 @@ class SuggestionsTest : public test::WorkspaceTest {
 
   // Imports `n` images (seeds from `first_seed`), labeled round-robin with
   // `labels` unless that is empty.
-  void ImportImages(const Project& p, int n, int first_seed, const std::vector<std::string>& labels) {
+  void ImportImages(const Project& p, int n, int first_seed, const std::vector<std::string>& labels,
+                    const std::string& split = "") {
     fs::path dir = dir_ / ("batch" + std::to_string(first_seed));
     fs::create_directories(dir);
     std::ofstream index(dir / "items.jsonl");
@@ -42,6 +43,7 @@ class SuggestionsTest : public test::WorkspaceTest {
       test::WriteBytes(dir / file, test::TestPng(kSide, kSide, first_seed + i));
       nlohmann::json line = {{"image", file}};
       if (!labels.empty()) line["label"] = labels[static_cast<size_t>(i) % labels.size()];
+      if (!split.empty()) line["split"] = split;
       index << line.dump() << "\n";
     }
     index.close();
@@ -360,13 +362,30 @@ TEST_F(RetrainerTest, WithoutAModelTrainsCnnSmallNamedAfterTheProject) {
   EXPECT_EQ(staging->architecture, "cnn-small");
 }
 
-TEST_F(RetrainerTest, ATrainingErrorEndsTheRetrainAsFailed) {
+TEST_F(RetrainerTest, ASmallProjectTrainsWithOneBatchPerEpoch) {
   Project p = MakeImageProject("shirts", 20);  // fewer than the recipe's batch of 128
   Retrainer retrainer(*ws_, nullptr);
   ASSERT_TRUE(retrainer.Start({"shirts", "ann", 1}));
   RetrainStatus s = WaitForEnd(retrainer, "shirts");
+  ASSERT_EQ(s.state, "done") << s.error;
+  auto run = GetRun(meta(), s.run_id);
+  ASSERT_TRUE(run) << run.error().ToString();
+  auto version = ResolveVersion(meta(), p, "");
+  ASSERT_TRUE(version);
+  int64_t train_items = version->stats["splits"]["train"];
+  ASSERT_GT(train_items, 0);
+  EXPECT_LT(train_items, 128);
+  EXPECT_EQ(run->params["batch_size"], train_items);  // the recipe's 128, shrunk to the split
+}
+
+TEST_F(RetrainerTest, ATrainingErrorEndsTheRetrainAsFailed) {
+  Project p = MakeProject("shirts", TaskType::kImageClassification, labels_);
+  ImportImages(p, 20, 1000, labels_, "test");  // labeled, but nothing to train on
+  Retrainer retrainer(*ws_, nullptr);
+  ASSERT_TRUE(retrainer.Start({"shirts", "ann", 1}));
+  RetrainStatus s = WaitForEnd(retrainer, "shirts");
   EXPECT_EQ(s.state, "failed");
-  EXPECT_THAT(s.error, HasSubstr("fewer than one batch (128)"));
+  EXPECT_THAT(s.error, HasSubstr("has no items in the train split"));
   EXPECT_TRUE(s.model.empty());
   EXPECT_FALSE(s.finished_at.empty());
   nlohmann::json j = RetrainStatusToJson(s);

@@ -12,9 +12,11 @@ import type {
   ProjectDetail,
   ProjectPatch,
   QueueResponse,
+  RetrainStatus,
   ReviewResponse,
   Role,
   Session,
+  SuggestionStatus,
   UserRecord,
   Version,
   VersionDiff,
@@ -76,4 +78,10 @@ export const versions = {
   list: (project: string) => get<{ versions: Version[] }>(`${p(project)}/versions`),
   commit: (project: string, message: string) => post<Version>(`${p(project)}/versions`, { message }),
   diff: (project: string, a: number, b: number) => get<VersionDiff>(`${p(project)}/versions/${a}/diff/${b}`),
+};
+
+export const modelLoop = {
+  status: (project: string) => get<SuggestionStatus>(`${p(project)}/suggestions`),
+  retrain: (project: string, epochs?: number) =>
+    post<RetrainStatus>(`${p(project)}/retrain`, epochs === undefined ? {} : { epochs }),
 };

@@ -42,6 +42,10 @@ export interface Project {
   labels: Label[];
   guidelines: string;
   overlap: number;
+  /** Production inputs predicted below this top probability come back for labeling; null = off. */
+  collect_below: number | null;
+  /** Per mille of finished items sent to review at random. */
+  review_sample_permille: number;
   created_at: string;
   created_by: string;
   progress: Progress;
@@ -81,6 +85,8 @@ export interface ProjectPatch {
   guidelines?: string;
   overlap?: number;
   labels?: LabelSpec[];
+  collect_below?: number | null;
+  review_sample_permille?: number;
 }
 
 export interface ImportResult {
@@ -207,8 +213,29 @@ export interface VersionDiff {
   relabeled: number;
   unchanged: number;
   samples: {
-    added: { item_id: string; label: string }[];
-    removed: { item_id: string; label: string }[];
-    relabeled: { item_id: string; from: string; to: string }[];
+    added: { id: string; label: string; split: string }[];
+    removed: { id: string; label: string; split: string }[];
+    relabeled: { id: string; from: string; to: string }[];
   };
+}
+
+/** A project's retraining, as GET /projects/{p}/suggestions reports it. */
+export interface RetrainStatus {
+  state: 'idle' | 'committing' | 'training' | 'registering' | 'done' | 'failed';
+  version: number | null;
+  run_id: number | null;
+  model: string | null;
+  error: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** Model suggestions for a project's open items (active learning). */
+export interface SuggestionStatus {
+  model: string | null;
+  scored: number;
+  open: number;
+  running: boolean;
+  last_error: string;
+  retrain: RetrainStatus;
 }

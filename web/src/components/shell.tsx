@@ -75,6 +75,18 @@ export function Shell({ user, children }: { user: User; children: ComponentChild
           <NavLink href="/" current={inProjects}>
             Projects
           </NavLink>
+          <NavLink href="/demo" current={loc.path === '/demo' || loc.path.startsWith('/demo/')}>
+            Demo
+          </NavLink>
+          <NavLink href="/evaluations" current={loc.path === '/evaluations' || loc.path.startsWith('/evaluations/')}>
+            Evaluations
+          </NavLink>
+          <NavLink href="/runs" current={loc.path === '/runs' || loc.path.startsWith('/runs/')}>
+            Runs
+          </NavLink>
+          <NavLink href="/models" current={loc.path === '/models' || loc.path.startsWith('/models/')}>
+            Models
+          </NavLink>
           {hasRole(user, 'admin') && (
             <NavLink href="/users" current={loc.path === '/users'}>
               Users

@@ -9,6 +9,7 @@ import { count, percent } from '../lib/format';
 import { Markdown } from '../lib/markdown';
 import { Link, navigate, useLocation } from '../lib/router';
 import { hasRole, useSession } from '../lib/session';
+import { ModelLoopCard } from './model-loop';
 
 type Tab = 'overview' | 'import' | 'settings';
 
@@ -31,8 +32,12 @@ function Overview({ project }: { project: ProjectDetail }) {
             <div><dt>Today</dt><dd>{pr.today.toLocaleString()}</dd></div>
             <div><dt>Versions</dt><dd>{pr.versions.toLocaleString()}</dd></div>
             <div><dt>Overlap</dt><dd>{project.overlap}</dd></div>
+            {project.task_type === 'image-classification' && (
+              <div><dt>Collects unsure inputs</dt><dd>{project.collect_below === null ? 'off' : `below ${Math.round(project.collect_below * 100)}%`}</dd></div>
+            )}
           </dl>
         </section>
+        {project.task_type === 'image-classification' && <ModelLoopCard project={project} />}
         <section class="card" aria-labelledby="per-label-title">
           <h2 id="per-label-title">Final labels</h2>
           {project.labels.map((l) => {
@@ -111,6 +116,38 @@ function checkFiles(files: File[], project: Project): string | null {
   return null;
 }
 
+// Images go up in batches so that no request passes the server's body limit
+// (32 MiB by default); a zip goes up on its own.
+const BATCH_BYTES = 24 << 20;
+const BATCH_FILES = 500;
+
+export function uploadBatches(files: File[]): File[][] {
+  const batches: File[][] = [];
+  let current: File[] = [];
+  let bytes = 0;
+  for (const f of files) {
+    if (current.length && (bytes + f.size > BATCH_BYTES || current.length >= BATCH_FILES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(f);
+    bytes += f.size;
+  }
+  if (current.length) batches.push(current);
+  return batches;
+}
+
+function sumResults(a: ImportResult, b: ImportResult): ImportResult {
+  return {
+    added: a.added + b.added,
+    present: a.present + b.present,
+    relabeled: a.relabeled + b.relabeled,
+    duplicates: a.duplicates + b.duplicates,
+    records: a.records + b.records,
+  };
+}
+
 function ImportPanel({ project, onDone }: { project: Project; onDone: () => void }) {
   const [files, setFiles] = useState<File[]>([]);
   const [dragging, setDragging] = useState(false);
@@ -132,16 +169,31 @@ function ImportPanel({ project, onDone }: { project: Project; onDone: () => void
     setError(null);
     setResult(null);
     setProgress(0);
+    const batches = uploadBatches(files);
+    const total = Math.max(1, files.reduce((a, f) => a + f.size, 0));
+    let done = 0;
+    let sum: ImportResult = { added: 0, present: 0, relabeled: 0, duplicates: 0, records: 0 };
+    let finished = 0;
     try {
-      const r = await projectsApi.importFiles(project.name, files, setProgress);
-      setResult(r);
+      for (const batch of batches) {
+        const size = batch.reduce((a, f) => a + f.size, 0);
+        const r = await projectsApi.importFiles(project.name, batch, (f) => setProgress((done + f * size) / total));
+        sum = sumResults(sum, r);
+        done += size;
+        finished += batch.length;
+      }
+      setResult(sum);
       setFiles([]);
       if (input.current) input.current.value = '';
-      announce(`Import done: ${r.added} added`);
+      announce(`Import done: ${sum.added} added`);
       onDone();
     } catch (e) {
-      setError(errorMessage(e));
+      // Earlier batches are in; importing the same files again skips them.
+      const partial = finished ? ` (the first ${finished} of ${files.length} files were imported; importing all again skips those)` : '';
+      setError(errorMessage(e) + partial);
+      if (finished) setResult(sum);
       announce(`Import failed: ${errorMessage(e)}`, 'assertive');
+      if (finished) onDone();
     } finally {
       setProgress(null);
     }
@@ -207,8 +259,12 @@ function ImportPanel({ project, onDone }: { project: Project; onDone: () => void
 }
 
 function SettingsPanel({ project, onSaved }: { project: Project; onSaved: (p: Project) => void }) {
+  const image = project.task_type === 'image-classification';
   const [guidelines, setGuidelines] = useState(project.guidelines);
   const [overlap, setOverlap] = useState(project.overlap);
+  const [collect, setCollect] = useState(project.collect_below !== null);
+  const [collectPct, setCollectPct] = useState(Math.round((project.collect_below ?? 0.6) * 100));
+  const [samplePct, setSamplePct] = useState(project.review_sample_permille / 10);
   const [rows, setRows] = useState<LabelRow[]>(() => toRows(project.labels));
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
@@ -220,10 +276,15 @@ function SettingsPanel({ project, onSaved }: { project: Project; onSaved: (p: Pr
     const labels = rowsToSpecs(rows);
     if (typeof labels === 'string') return setError(labels);
     if (!(overlap >= 1 && overlap <= 10)) return setError('Overlap is a whole number from 1 to 10.');
+    if (collect && !(collectPct > 0 && collectPct <= 100)) return setError('The confidence for collecting is a percentage above 0 and at most 100.');
+    if (!(samplePct >= 0 && samplePct <= 100)) return setError('The random review sample is a percentage from 0 to 100.');
+    const flywheel = image
+      ? { collect_below: collect ? collectPct / 100 : null, review_sample_permille: Math.round(samplePct * 10) }
+      : { review_sample_permille: Math.round(samplePct * 10) };
     setBusy(true);
     setError(null);
     try {
-      const p = await projectsApi.update(project.name, { guidelines, overlap, labels });
+      const p = await projectsApi.update(project.name, { guidelines, overlap, labels, ...flywheel });
       setRows(toRows(p.labels));
       setSaved(true);
       announce('Settings saved');
@@ -243,6 +304,30 @@ function SettingsPanel({ project, onSaved }: { project: Project; onSaved: (p: Pr
         <input id="set-overlap" type="number" min={1} max={10} step={1} value={overlap}
           onInput={(e) => setOverlap(Number(e.currentTarget.value))} />
       </div>
+      <div class="field narrow-field">
+        <label for="set-review-sample">Random review sample (% of finished items)</label>
+        <input id="set-review-sample" type="number" min={0} max={100} step={0.1} value={samplePct}
+          onInput={(e) => setSamplePct(Number(e.currentTarget.value))} data-testid="review-sample" />
+      </div>
+      {image ? (
+        <fieldset class="field" data-testid="collect-setting">
+          <legend>Production inputs</legend>
+          <label>
+            <input type="checkbox" checked={collect} onChange={(e) => setCollect(e.currentTarget.checked)} />{' '}
+            Collect production inputs the model is unsure of: below{' '}
+            <input type="number" style={{ width: '5em' }} aria-label="Confidence below which inputs are collected (%)"
+              min={1} max={100} step={1} value={collectPct} disabled={!collect}
+              onInput={(e) => setCollectPct(Number(e.currentTarget.value))} />
+            % confidence
+          </label>
+          <p class="hint">
+            Predictions whose top probability is below this send their image here as a new unlabeled item
+            (metadata: source production, model, confidence, predicted label).
+          </p>
+        </fieldset>
+      ) : (
+        <p class="hint">Collecting production inputs needs an image project: there are no text models yet.</p>
+      )}
       <LabelsEditor rows={rows} onChange={setRows} />
       <p class="hint">A label that items already carry cannot be removed.</p>
       <GuidelinesEditor id="set-guidelines" value={guidelines} onChange={setGuidelines} />
