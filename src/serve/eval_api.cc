@@ -14,6 +14,7 @@
 #include "ml/train.h"
 #include "registry/runs.h"
 #include "serve/training_lock.h"
+#include "serve/route_util.h"
 
 namespace fsml {
 
@@ -23,6 +24,10 @@ using http::Reply;
 using http::Request;
 using http::Response;
 using http::Role;
+using route::Answer;
+using route::IntParam;
+using route::JsonBody;
+using route::StringField;
 
 // ---- PredictionIndex -------------------------------------------------------------
 
@@ -147,36 +152,6 @@ std::string Cut(std::string_view s, size_t n) {
   return std::string(s.substr(0, n)) + "…";
 }
 
-tl::expected<json, Response> JsonBody(const Request& req) {
-  if (http::MediaType(req.Header("content-type")) != "application/json")
-    return tl::unexpected(Response::Error(415, "unsupported_media_type", "send the body as application/json"));
-  auto body = http::ParseJsonObject(req.body);
-  if (!body) return tl::unexpected(Response::FromStatus(body.error()));
-  return std::move(*body);
-}
-
-Result<std::string> StringField(const json& body, const char* name, bool required) {
-  auto it = body.find(name);
-  if (it == body.end() || it->is_null()) {
-    if (required) return Err(InvalidArgument(std::string("\"") + name + "\" is required"));
-    return std::string();
-  }
-  if (!it->is_string()) return Err(InvalidArgument(std::string("\"") + name + "\" must be a string"));
-  return it->get<std::string>();
-}
-
-Result<int64_t> IntParam(const std::map<std::string, std::string>& q, const char* name, int64_t fallback, int64_t lo, int64_t hi) {
-  auto it = q.find(name);
-  if (it == q.end() || it->second.empty()) return fallback;
-  try {
-    size_t used = 0;
-    long long v = std::stoll(it->second, &used);
-    if (used == it->second.size() && v >= lo && v <= hi) return static_cast<int64_t>(v);
-  } catch (...) {
-  }
-  return Err(InvalidArgument(std::string(name) + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi)));
-}
-
 Result<int64_t> EvaluationId(std::string_view text, const char* what = "evaluation id") {
   int64_t id = 0;
   bool ok = !text.empty() && text.size() <= 15;
@@ -186,12 +161,6 @@ Result<int64_t> EvaluationId(std::string_view text, const char* what = "evaluati
   }
   if (!ok || id <= 0) return Err(InvalidArgument(std::string(what) + " must be a positive integer, not '" + Cut(text, 40) + "'"));
   return id;
-}
-
-template <typename Fn>
-void Answer(Reply& reply, Fn&& fn) {
-  Result<Response> r = fn();
-  reply(r ? std::move(*r) : Response::FromStatus(r.error()));
 }
 
 std::string Percent(double p) { return std::to_string(static_cast<int>(std::lround(p * 100))) + "%"; }

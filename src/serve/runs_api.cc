@@ -14,6 +14,7 @@
 #include "registry/evaluations.h"
 #include "registry/models.h"
 #include "serve/training_lock.h"
+#include "serve/route_util.h"
 
 namespace fsml {
 
@@ -23,39 +24,13 @@ using http::Reply;
 using http::Request;
 using http::Response;
 using http::Role;
+using route::Answer;
+using route::IntParam;
+using route::IntText;
 
 namespace {
 
 constexpr int64_t kMaxSeed = int64_t{1} << 53;  // exact in a JSON number
-
-// Runs `fn` and answers with its response, or with the error of a failed Status.
-template <typename Fn>
-void Answer(Reply& reply, Fn&& fn) {
-  Result<Response> r = fn();
-  reply(r ? std::move(*r) : Response::FromStatus(r.error()));
-}
-
-bool IsJson(const Request& req) { return http::MediaType(req.Header("content-type")) == "application/json"; }
-
-Response NotJson() { return Response::Error(415, "unsupported_media_type", "send the body as application/json"); }
-
-Result<int64_t> IntText(std::string_view text, const std::string& name, int64_t lo, int64_t hi) {
-  std::string s(text);
-  try {
-    size_t used = 0;
-    long long v = std::stoll(s, &used);
-    if (used == s.size() && !s.empty() && s[0] != '+' && s[0] != ' ' && v >= lo && v <= hi) return static_cast<int64_t>(v);
-  } catch (...) {
-  }
-  if (lo == 1 && hi == INT64_MAX) return Err(InvalidArgument(name + " must be a positive integer, not '" + s.substr(0, 32) + "'"));
-  return Err(InvalidArgument(name + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi)));
-}
-
-Result<int64_t> IntParam(const std::map<std::string, std::string>& q, const char* name, int64_t fallback, int64_t lo, int64_t hi) {
-  auto it = q.find(name);
-  if (it == q.end()) return fallback;
-  return IntText(it->second, name, lo, hi);
-}
 
 Result<int64_t> RunIdParam(const std::string& text) { return IntText(text, "the run id", 1, INT64_MAX); }
 
@@ -403,9 +378,10 @@ void RunsApi::AddRunRoutes(http::Router& router) {
                 });
               }});
   router.Add({"POST", "/api/v1/runs", Dispatch::kBlocking, Role::kReviewer, [this](Request& req, Reply reply) {
-                if (!IsJson(req)) return reply(NotJson());
+                auto parsed = route::JsonBody(req);
+                if (!parsed) return reply(std::move(parsed.error()));
                 Answer(reply, [&]() -> Result<Response> {
-                  FSML_ASSIGN_OR_RETURN(json body, http::ParseJsonObject(req.body));
+                  json body = std::move(*parsed);
                   FSML_ASSIGN_OR_RETURN(TrainLaunchRequest launch, ParseTrainRequest(body));
                   FSML_ASSIGN_OR_RETURN(Project project, GetProject(ws_.meta(), launch.project));
                   if (project.type != TaskType::kImageClassification)
@@ -555,9 +531,10 @@ void RunsApi::AddRegistryRoutes(http::Router& router) {
                 });
               }});
   router.Add({"POST", "/api/v1/registry/{name}/aliases/{alias}", Dispatch::kBlocking, Role::kAdmin, [this](Request& req, Reply reply) {
-                if (!IsJson(req)) return reply(NotJson());
+                auto parsed = route::JsonBody(req);
+                if (!parsed) return reply(std::move(parsed.error()));
                 Answer(reply, [&]() -> Result<Response> {
-                  FSML_ASSIGN_OR_RETURN(json body, http::ParseJsonObject(req.body));
+                  json body = std::move(*parsed);
                   static const std::set<std::string> known = {"version", "force", "reason"};
                   for (const auto& [k, v] : body.items())
                     if (!known.count(k)) return Err(InvalidArgument("unknown field \"" + k.substr(0, 64) + "\" (known: version, force, reason)"));

@@ -11,6 +11,7 @@
 #include "data/upload.h"
 #include "data/versions.h"
 #include "web/web_assets.h"
+#include "serve/route_util.h"
 
 namespace fsml {
 
@@ -20,40 +21,12 @@ using http::Reply;
 using http::Request;
 using http::Response;
 using http::Role;
+using route::Answer;
+using route::IntParam;
+using route::JsonBody;
+using route::StringField;
 
 namespace {
-
-// A JSON body, or the response that says what is wrong with it.
-tl::expected<json, Response> JsonBody(const Request& req) {
-  if (http::MediaType(req.Header("content-type")) != "application/json")
-    return tl::unexpected(Response::Error(415, "unsupported_media_type", "send the body as application/json"));
-  auto body = http::ParseJsonObject(req.body);
-  if (!body) return tl::unexpected(Response::FromStatus(body.error()));
-  return std::move(*body);
-}
-
-// A string field of a JSON body: InvalidArgument when missing (if required) or not a string.
-Result<std::string> StringField(const json& body, const char* name, bool required = true) {
-  auto it = body.find(name);
-  if (it == body.end() || it->is_null()) {
-    if (required) return Err(InvalidArgument(std::string("\"") + name + "\" is required"));
-    return std::string();
-  }
-  if (!it->is_string()) return Err(InvalidArgument(std::string("\"") + name + "\" must be a string"));
-  return it->get<std::string>();
-}
-
-Result<int64_t> IntParam(const std::map<std::string, std::string>& q, const char* name, int64_t fallback, int64_t lo, int64_t hi) {
-  auto it = q.find(name);
-  if (it == q.end()) return fallback;
-  try {
-    size_t used = 0;
-    long long v = std::stoll(it->second, &used);
-    if (used == it->second.size() && v >= lo && v <= hi) return static_cast<int64_t>(v);
-  } catch (...) {
-  }
-  return Err(InvalidArgument(std::string(name) + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi)));
-}
 
 json UserJson(const User& u) {
   return {{"name", u.name}, {"role", http::RoleName(u.role)}, {"created_at", u.created_at}, {"created_by", u.created_by}};
@@ -113,13 +86,6 @@ json ItemJson(const ItemDetail& d) {
     flags.push_back({{"id", f.id}, {"user", f.user}, {"comment", f.comment}, {"created_at", f.created_at}, {"resolved", f.resolved}});
   j["flags"] = std::move(flags);
   return j;
-}
-
-// Runs `fn` and answers with its response, or with the error of a failed Status.
-template <typename Fn>
-void Answer(Reply& reply, Fn&& fn) {
-  Result<Response> r = fn();
-  reply(r ? std::move(*r) : Response::FromStatus(r.error()));
 }
 
 }  // namespace

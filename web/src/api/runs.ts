@@ -129,7 +129,8 @@ export interface ModelSummary {
 
 export interface RegistryVersion {
   name: string;
-  number: number;
+  ref: string;      // "name/N"
+  version: number;  // N
   architecture: string;
   parameters: number;
   metrics: Record<string, unknown>;

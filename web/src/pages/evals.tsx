@@ -2,7 +2,7 @@
 // (reviewers): a model version on a dataset version's split, run by the
 // server in the background with its progress shown until it is done.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorMessage } from '../api/client';
 import { evals, type EvalJob, type EvalSummary } from '../api/evals';
 import { ErrorBox, Loading, PageTitle, useTitle } from '../components/common';
@@ -153,20 +153,23 @@ export function EvaluationsPage() {
       .then((r) => setList(r.evaluations))
       .catch((e) => setError(errorMessage(e)));
   }, [tick]);
-  // Jobs poll while any is unfinished; a job that ends refreshes the list.
+  // Jobs poll, every second while one is unfinished or was just started;
+  // a job that has made an evaluation not listed yet refreshes the list.
+  const started = useRef(0);
   useEffect(() => {
     let stop = false;
     let timer = 0;
-    let running = 0;
+    let known: Set<number> | null = null;
     const poll = async () => {
       try {
         const r = await evals.jobs();
         if (stop) return;
         setJobs(r.jobs.slice(0, 10));
-        const now = r.jobs.filter((j) => j.state === 'queued' || j.state === 'running').length;
-        if (now < running) setTick((t) => t + 1);
-        running = now;
-        timer = window.setTimeout(poll, now ? 1000 : 5000);
+        const made = r.jobs.map((j) => j.evaluation_id).filter((id): id is number => typeof id === 'number');
+        if (known && made.some((id) => !known!.has(id))) setTick((t) => t + 1);
+        known = new Set(made);
+        const busy = r.jobs.some((j) => j.state === 'queued' || j.state === 'running');
+        timer = window.setTimeout(poll, busy || Date.now() - started.current < 10_000 ? 1000 : 5000);
       } catch (e) {
         if (!stop) setError(errorMessage(e));
       }
@@ -182,7 +185,12 @@ export function EvaluationsPage() {
     <section class="evals-page">
       <PageTitle>Evaluations</PageTitle>
       <ErrorBox error={error} onDismiss={() => setError(null)} />
-      {hasRole(session?.user, 'reviewer') && <NewEvaluation onStarted={(j) => setJobs((js) => [j, ...js])} />}
+      {hasRole(session?.user, 'reviewer') && <NewEvaluation
+          onStarted={(j) => {
+            started.current = Date.now();
+            setJobs((js) => [j, ...js]);
+          }}
+        />}
       {jobs.length > 0 && (
         <section aria-label="Recent evaluation jobs">
           <h2 class="small-heading">Running and recent</h2>

@@ -67,9 +67,9 @@ export function ModelPage({ name }: { name: string }) {
           </thead>
           <tbody>
             {model.versions.map((v) => (
-              <tr key={v.number}>
+              <tr key={v.version}>
                 <td>
-                  {model.name}/{v.number}
+                  {v.ref}
                 </td>
                 <td>{v.aliases.join(', ') || '–'}</td>
                 <td>
@@ -89,7 +89,7 @@ export function ModelPage({ name }: { name: string }) {
                 </td>
                 {admin && (
                   <td>
-                    <button type="button" class="secondary small" onClick={() => setMoving(v)} aria-label={`Set an alias on version ${v.number}`}>
+                    <button type="button" class="secondary small" onClick={() => setMoving(v)} aria-label={`Set an alias on version ${v.version}`}>
                       Promote / set alias
                     </button>
                   </td>
@@ -160,18 +160,18 @@ function AliasDialog(props: { model: string; version: RegistryVersion; onClose: 
   useEffect(() => {
     if (alias !== 'production') return;
     registry
-      .gate(props.model, props.version.number)
+      .gate(props.model, props.version.version)
       .then(setGate)
       .catch((e) => setGateError(errorMessage(e)));
-  }, [alias, props.model, props.version.number]);
+  }, [alias, props.model, props.version.version]);
 
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      const r = await registry.setAlias(props.model, alias, { version: props.version.number, ...(force ? { force, reason } : {}) });
-      announce(`${props.model}@${alias} now points at version ${props.version.number}${r.forced ? ' (forced)' : ''}`);
+      const r = await registry.setAlias(props.model, alias, { version: props.version.version, ...(force ? { force, reason } : {}) });
+      announce(`${props.model}@${alias} now points at version ${props.version.version}${r.forced ? ' (forced)' : ''}`);
       props.onDone();
     } catch (err) {
       setError(errorMessage(err));
@@ -181,7 +181,7 @@ function AliasDialog(props: { model: string; version: RegistryVersion; onClose: 
   const refused = alias === 'production' && gate !== null && !gate.passed;
 
   return (
-    <Modal title={`Set an alias on ${props.model}/${props.version.number}`} onClose={props.onClose} testId="alias-dialog">
+    <Modal title={`Set an alias on ${props.model}/${props.version.version}`} onClose={props.onClose} testId="alias-dialog">
       <form onSubmit={submit}>
         <label>
           Alias
@@ -233,8 +233,8 @@ function AliasDialog(props: { model: string; version: RegistryVersion; onClose: 
         )}
         <ErrorBox error={error} />
         <div class="runs-actions">
-          <button type="submit" disabled={busy || (refused && (!force || !reason.trim()))}>
-            {busy ? 'Moving…' : `Point ${alias || 'alias'} at version ${props.version.number}`}
+          <button type="submit" class="primary" disabled={busy || (refused && (!force || !reason.trim()))}>
+            {busy ? 'Moving…' : `Point ${alias || 'alias'} at version ${props.version.version}`}
           </button>
           <button type="button" class="secondary" onClick={props.onClose}>
             Cancel

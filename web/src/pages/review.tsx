@@ -135,7 +135,7 @@ export function ReviewPage({ name }: { name: string }) {
                 <strong>Item {shortId(current.item_id)}</strong>{' '}
                 {current.reasons.map((r) => (
                   <span key={r} class={'tag reason-' + r}>
-                    {r === 'disagreement' ? 'Disagreement' : r === 'flag' ? 'Flagged' : r}
+                    {r === 'disagreement' ? 'Disagreement' : r === 'flag' ? 'Flagged' : r === 'sample' ? 'Random sample' : r}
                   </span>
                 ))}
               </p>

@@ -10,6 +10,13 @@ export interface Series {
   values: (number | null)[];
 }
 
+// Axis ticks: 3 significant digits, small and large values in exponent form
+// (learning rates go down to 1e-7).
+function tick(v: number): string {
+  if (v === 0) return '0';
+  return Math.abs(v) < 1e-2 || Math.abs(v) >= 1e5 ? v.toExponential(1) : String(+v.toPrecision(3));
+}
+
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
 
 export function EpochChart(props: { title: string; xs: number[]; series: Series[]; caption: string; testId?: string }) {
@@ -25,7 +32,10 @@ export function EpochChart(props: { title: string; xs: number[]; series: Series[
       width: Math.max(240, el.clientWidth),
       height: 220,
       scales: { x: { time: false } },
-      axes: [{ label: 'epoch' }, {}],
+      axes: [
+        { label: 'epoch', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500], values: (_u, ticks) => ticks.map((t) => String(t)) },
+        { values: (_u, ticks) => ticks.map(tick), size: 64 },
+      ],
       legend: { live: false },
       series: [{ label: 'epoch' }, ...props.series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2, points: { show: true, size: 5 } }))],
     };
@@ -62,7 +72,10 @@ export function finalValues(xs: number[], series: Series[], digits = 4): string 
   const parts = series.map((s) => {
     for (let i = s.values.length - 1; i >= 0; i--) {
       const v = s.values[i];
-      if (v !== null && v !== undefined) return `${s.label} ${v.toFixed(digits)} (epoch ${xs[i]})`;
+      if (v !== null && v !== undefined) {
+        const text = v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toFixed(digits);
+        return `${s.label} ${text} (epoch ${xs[i]})`;
+      }
     }
     return `${s.label} –`;
   });
