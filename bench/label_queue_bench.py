@@ -5,11 +5,17 @@ by default), `fsml serve`, and C concurrent annotators (20) each looping
 next-item call and of the label call, as the clients saw them (loopback HTTP,
 keep-alive, one connection per annotator).
 
-    bench/label_queue_bench.py [--fsml build/src/fsml] [--items 200000] [--annotators 20] [--seconds 20]
+--rate R paces each annotator at R labels per second (a fast human labels about
+one a second); --rate 0 (the default) labels as fast as the server answers, which
+measures the server saturated: 20 clients waiting on each other's turns, on the
+same two cores as the server.
+
+    bench/label_queue_bench.py [--fsml build/src/fsml] [--items 200000] [--annotators 20] [--seconds 20] [--rate R]
 """
 import argparse
 import json
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -33,6 +39,7 @@ def main():
     ap.add_argument("--items", type=int, default=200000)
     ap.add_argument("--annotators", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--rate", type=float, default=0, help="labels per second per annotator (0: as fast as possible)")
     args = ap.parse_args()
     fsml = os.path.abspath(args.fsml)
     tmp = tempfile.mkdtemp(prefix="fsml-label-bench-")
@@ -69,7 +76,13 @@ def main():
         s = requests.Session()
         s.headers["Authorization"] = "Bearer " + token
         mine_next, mine_label = [], []
+        gap = 1 / args.rate if args.rate > 0 else 0
+        # Paced annotators start at random offsets, as people do.
+        due = time.perf_counter() + (random.random() * gap if gap else 0)
         while time.time() < stop:
+            if gap:
+                time.sleep(max(0.0, due - time.perf_counter()))
+                due += gap
             t0 = time.perf_counter()
             r = s.get(url + "/api/v1/projects/queue/queue/next?n=1")
             t1 = time.perf_counter()
@@ -99,7 +112,8 @@ def main():
     print(f"| --- | --- | --- | --- | --- |")
     for name, v in (("GET queue/next?n=1", next_ms), ("POST annotations", label_ms)):
         print(f"| {name} | {len(v):,} | {pct(v, 50):.2f} | {pct(v, 90):.2f} | {pct(v, 99):.2f} |")
-    print(f"\n{args.items:,} items, {args.annotators} annotators, {args.seconds:.0f} s: "
+    pace = f"each at {args.rate:g} labels/s" if args.rate > 0 else "each as fast as the server answers"
+    print(f"\n{args.items:,} items, {args.annotators} annotators ({pace}), {args.seconds:.0f} s: "
           f"{len(label_ms) / args.seconds:.0f} labels/s in all; errors: {len(errors)}")
     subprocess.run(["rm", "-rf", tmp])
 

@@ -58,6 +58,7 @@ Result<std::optional<Evaluation>> EvaluatedOn(MetaStore& meta, const ModelVersio
 
 Status Quickstart(Context& ctx, const QuickstartFlags& f) {
   if (f.epochs < 1 || f.epochs > 1000) return InvalidArgument("--epochs must be 1 to 1000");
+  std::cout << std::unitbuf;  // each step's line shows at once, in order with the progress on stderr
   std::error_code ec;
   std::unique_ptr<Workspace> ws;
   if (fs::exists(fs::path(f.dir) / kConfigFileName, ec)) {

@@ -59,11 +59,16 @@ Status LabelingService::SyncTasks(const Project& project, bool force) {
   {
     std::lock_guard lock(mu_);
     auto it = synced_.find(project.id);
-    if (!force && it != synced_.end() && now - it->second < options_.sync_interval) return Status::Ok();
+    if (!force && it != synced_.end() && (options_.refresh_in_background || now - it->second < options_.sync_interval))
+      return Status::Ok();
     synced_[project.id] = now;
+    seen_.insert_or_assign(project.id, project);
   }
   MetaStore& meta = ws_.meta();
-  FSML_ASSIGN_OR_RETURN(auto items, meta.QueryInt("SELECT COUNT(*) FROM project_items WHERE project_id = ?", {project.id}));
+  // Every way into a project is an import row that counts what it added as
+  // it goes (importers, crawls, collected production inputs), so the
+  // imports say cheaply whether anything came in since the last sync.
+  FSML_ASSIGN_OR_RETURN(auto items, meta.QueryInt("SELECT COALESCE(SUM(items_added), 0) FROM imports WHERE project_id = ?", {project.id}));
   FSML_ASSIGN_OR_RETURN(auto last_import, meta.QueryInt("SELECT MAX(id) FROM imports WHERE project_id = ?", {project.id}));
   bool current = false;
   FSML_RETURN_IF_ERROR(meta.Query("SELECT items, import_id FROM label_task_sync WHERE project_id = ?", {project.id},
@@ -197,8 +202,37 @@ Result<LabelingService::OpenSummary> LabelingService::OpenTasks(const Project& p
   {
     std::lock_guard lock(mu_);
     auto it = open_.find(project.id);
-    if (it != open_.end() && now - it->second.at < options_.sync_interval) return it->second;
+    if (it != open_.end() && (options_.refresh_in_background || now - it->second.at < options_.sync_interval)) return it->second;
   }
+  return CountOpenTasks(project);
+}
+
+Status LabelingService::Refresh() {
+  std::vector<Project> projects;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, p] : seen_) projects.push_back(p);
+  }
+  Status first;
+  auto now = std::chrono::steady_clock::now();
+  for (const auto& p : projects) {
+    Status s = SyncTasks(p, /*force=*/true);
+    // The open count is a scan over the project's open tasks: every 15
+    // intervals (30 s by default), as the queue's "remaining" needs no more.
+    bool recount = true;
+    {
+      std::lock_guard lock(mu_);
+      auto it = open_.find(p.id);
+      recount = it == open_.end() || now - it->second.at >= 15 * options_.sync_interval;
+    }
+    if (s.ok() && recount) s = internal::ToStatus(CountOpenTasks(p));
+    if (!s.ok() && first.ok()) first = s.WithContext("project '" + p.name + "'");
+  }
+  return first;
+}
+
+Result<LabelingService::OpenSummary> LabelingService::CountOpenTasks(const Project& project) {
+  auto now = std::chrono::steady_clock::now();
   OpenSummary s;
   s.at = now;
   MetaStore& meta = ws_.meta();

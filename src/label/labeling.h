@@ -39,6 +39,12 @@ namespace fsml {
 struct LabelingOptions {
   std::chrono::milliseconds lock_ttl{10 * 60 * 1000};
   std::chrono::milliseconds sync_interval{2000};  // how often new items are looked for
+  // When set, the next-item path never counts a project's items itself once
+  // it has done so: it uses the last task sync and open count, however old,
+  // and the caller calls Refresh() every `sync_interval` (the server does,
+  // on a thread of its own), so that no labeler waits on a count over a
+  // large project.
+  bool refresh_in_background = false;
 };
 
 struct Suggestion {
@@ -175,6 +181,10 @@ class LabelingService {
   // Makes sure every item of the project has a task (new imports and crawls
   // add items); runs at most every `sync_interval` unless `force`.
   Status SyncTasks(const Project& project, bool force = false);
+  // Syncs the tasks of every project this service has seen, now, and
+  // recounts their open tasks when the count is 15 intervals old; the first
+  // error is returned after all were tried.
+  Status Refresh();
 
  private:
   // Recomputes an item's task state and final label from its votes, flags
@@ -190,6 +200,7 @@ class LabelingService {
     std::chrono::steady_clock::time_point at;
   };
   Result<OpenSummary> OpenTasks(const Project& project);
+  Result<OpenSummary> CountOpenTasks(const Project& project);
   Status FillItem(const Project& project, const std::string& item_id, ItemDetail* out, bool with_text);
 
   Workspace& ws_;
@@ -197,6 +208,7 @@ class LabelingService {
   std::mutex mu_;
   std::map<int64_t, std::chrono::steady_clock::time_point> synced_;  // project id → last sync
   std::map<int64_t, OpenSummary> open_;                              // project id → last count
+  std::map<int64_t, Project> seen_;                                  // project id → the project, for Refresh()
 };
 
 // Request ids from clients: 8-64 of [A-Za-z0-9_-].

@@ -88,21 +88,53 @@ json ItemJson(const ItemDetail& d) {
   return j;
 }
 
+LabelingOptions RefreshedInBackground(LabelingOptions o) {
+  o.refresh_in_background = true;
+  return o;
+}
+
 }  // namespace
 
 WebApi::WebApi(Workspace& ws, AccessControl& access, WebApiOptions options)
     : ws_(ws),
       access_(access),
       options_(std::move(options)),
-      labeling_(ws, options_.labeling),
+      labeling_(ws, RefreshedInBackground(options_.labeling)),
       scorer_(ws),
       retrainer_(ws, [this](const Project&) { scorer_.Wake(); }) {}
 
-void WebApi::Start() { scorer_.Start(); }
+WebApi::~WebApi() { Stop(); }
+
+void WebApi::Start() {
+  scorer_.Start();
+  std::lock_guard lock(refresh_mu_);
+  if (refresher_.joinable()) return;
+  refresh_stop_ = false;
+  refresher_ = std::thread([this] { RefreshLoop(); });
+}
 
 void WebApi::Stop() {
+  {
+    std::lock_guard lock(refresh_mu_);
+    refresh_stop_ = true;
+  }
+  refresh_cv_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
   retrainer_.Stop();  // before the scorer: a finishing retrain wakes it
   scorer_.Stop();
+}
+
+void WebApi::RefreshLoop() {
+  std::string last_error;
+  std::unique_lock lock(refresh_mu_);
+  while (!refresh_cv_.wait_for(lock, options_.labeling.sync_interval, [this] { return refresh_stop_; })) {
+    lock.unlock();
+    Status s = labeling_.Refresh();
+    // Logged when it starts failing or changes, not every interval.
+    if (!s.ok() && s.message() != last_error) log::Warn("labeling queues: {}", s.message());
+    last_error = s.ok() ? "" : s.message();
+    lock.lock();
+  }
 }
 
 void WebApi::AddRoutes(http::Router& router) {

@@ -3,7 +3,10 @@
 // app's own files at "/".
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "data/workspace.h"
 #include "label/labeling.h"
@@ -22,9 +25,12 @@ struct WebApiOptions {
 class WebApi {
  public:
   WebApi(Workspace& ws, AccessControl& access, WebApiOptions options);
+  ~WebApi();  // Stop()s
   void AddRoutes(http::Router& router);
-  // Starts and stops the background work: model suggestions for open items
-  // (active learning) and retraining.
+  // Starts and stops the background work: the labeling queues' task sync
+  // and open counts (every `labeling.sync_interval`, so that next-item calls
+  // never count a large project), model suggestions for open items (active
+  // learning) and retraining. Stop() is idempotent.
   void Start();
   void Stop();
 
@@ -36,6 +42,7 @@ class WebApi {
   void AddVersionRoutes(http::Router& router);
   void AddStaticRoutes(http::Router& router);
   void AddModelLoopRoutes(http::Router& router);
+  void RefreshLoop();
 
   Workspace& ws_;
   AccessControl& access_;
@@ -43,6 +50,10 @@ class WebApi {
   LabelingService labeling_;
   SuggestionScorer scorer_;
   Retrainer retrainer_;
+  std::mutex refresh_mu_;
+  std::condition_variable refresh_cv_;
+  bool refresh_stop_ = false;  // GUARDED_BY(refresh_mu_)
+  std::thread refresher_;
 };
 
 }  // namespace fsml

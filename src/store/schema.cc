@@ -368,6 +368,10 @@ CREATE INDEX runs_by_accuracy ON runs (best_val_accuracy, id);
 CREATE INDEX runs_by_train_seconds ON runs (train_seconds, id);
 CREATE INDEX model_versions_by_run ON model_versions (run_id);
 )sql"},
+      {9, "the items a person holds, found without scanning the project's tasks", R"sql(
+CREATE INDEX task_assignments_held ON task_assignments (project_id, user_name, state, expires_at_ms);
+DROP INDEX task_assignments_by_user;
+)sql"},
   };
   return migrations;
 }

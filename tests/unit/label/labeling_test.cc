@@ -170,6 +170,33 @@ TEST_F(LabelingTest, TheRandomReviewSampleSendsAgreedItemsToReview) {
   for (const auto& id : rest) EXPECT_EQ(FinalLabel(p, id), "neg");
 }
 
+TEST_F(LabelingTest, InTheBackgroundModeNewItemsComeWithTheNextRefresh) {
+  Project p = MakeTextProject(3, 1);
+  LabelingOptions o;
+  o.refresh_in_background = true;
+  o.sync_interval = std::chrono::milliseconds(0);  // would sync on every call in the other mode
+  LabelingService svc(*ws_, o);
+  auto first = svc.Next(p, "ann", 10, {});
+  ASSERT_TRUE(first) << first.error().ToString();
+  EXPECT_EQ(first->items.size(), 3u);  // the first call syncs and counts itself
+  EXPECT_EQ(first->remaining, 3u);
+  // Items imported later wait for Refresh(); the next-item path counts nothing.
+  fs::path file = dir_ / "more.jsonl";
+  std::ofstream(file) << "{\"text\": \"a later review\"}\n{\"text\": \"another later review\"}\n";
+  ImportOptions opt;
+  opt.format = ImportFormat::kJsonl;
+  ASSERT_TRUE(ImportItems(*ws_, p, file, opt));
+  auto before = svc.Next(p, "bob", 10, {});
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->items.size(), 0u);  // ann holds the first three
+  EXPECT_EQ(before->remaining, 3u);
+  FSML_ASSERT_OK(svc.Refresh());
+  auto after = svc.Next(p, "bob", 10, {});
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->items.size(), 2u);
+  EXPECT_EQ(after->remaining, 5u);
+}
+
 TEST_F(LabelingTest, ARepeatedRequestIdWritesNothing) {
   Project p = MakeTextProject(2, 1);
   LabelingService svc(*ws_);

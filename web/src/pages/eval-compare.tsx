@@ -177,8 +177,8 @@ export function EvaluationComparePage() {
           <p data-testid="compare-counts">
             Fixed by B: <strong>{c.fixed.toLocaleString()}</strong>. Broken by B: <strong>{c.broken.toLocaleString()}</strong>. Both
             right: {c.both_right.toLocaleString()}, both wrong: {c.both_wrong.toLocaleString()}. McNemar's test:{' '}
-            {c.mcnemar.exact ? 'exact binomial' : `χ² ${c.mcnemar.statistic.toFixed(3)}`}, p ={' '}
-            {c.mcnemar.p_value < 1e-4 ? '< 0.0001' : c.mcnemar.p_value.toFixed(4)}
+            {c.mcnemar.exact ? 'exact binomial' : `χ² ${c.mcnemar.statistic.toFixed(3)}`},{' '}
+            {c.mcnemar.p_value < 1e-4 ? 'p < 0.0001' : `p = ${c.mcnemar.p_value.toFixed(4)}`}
             {c.mcnemar.p_value < 0.05 ? ' (significant at 0.05)' : ' (not significant at 0.05)'}.
           </p>
           <ItemGrid kind="fixed" a={a} b={b} total={c.fixed} project={project} />
