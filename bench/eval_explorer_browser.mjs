@@ -1,27 +1,12 @@
 // The evaluation page in headless Chromium: navigation to the confusion
 // matrix visible, and a cell click to its item grid visible, median of N.
 // Used by bench/eval_explorer_bench.py; node bench/eval_explorer_browser.mjs URL EVAL_ID TRUE PRED PASSWORD [N]
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '../tests/browser/package.json'));
-const { chromium } = require('playwright-core');
+import { launch, login } from '../tests/browser/lib.mjs';
 
 const [url, evalId, truth, pred, password, runsArg] = process.argv.slice(2);
 const runs = Number(runsArg || 5);
-const browser = await chromium.launch({
-  executablePath: process.env.FSML_CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-dev-shm-usage'],
-});
-const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-const page = await context.newPage();
-await page.goto(url + '/login');
-await page.fill('#login-name', 'admin');
-await page.fill('#login-password', password);
-await page.keyboard.press('Enter');
-await page.waitForFunction(() => !location.pathname.startsWith('/login'));
+const browser = await launch();
+const page = await login(browser, url, 'admin', password);
 const matrix = [];
 const grid = [];
 for (let i = 0; i < runs; i++) {

@@ -8,12 +8,7 @@
 //
 // Prints one JSON line: {"items", "total_s", "ms_per_item", "next_p50_ms", "next_p99_ms", "next_max_ms"}.
 // playwright-core comes from tests/browser/node_modules (scripts/setup.sh).
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const require = createRequire(join(dirname(fileURLToPath(import.meta.url)), '../tests/browser/package.json'));
-const { chromium } = require('playwright-core');
+import { launch, login } from '../tests/browser/lib.mjs';
 
 const [url, user, password, project, nText] = process.argv.slice(2);
 if (!nText) {
@@ -26,18 +21,10 @@ const pct = (v, p) => {
   return s[Math.min(s.length - 1, Math.round((p / 100) * (s.length - 1)))];
 };
 
-const browser = await chromium.launch({
-  executablePath: process.env.FSML_CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-dev-shm-usage'],
-});
+const browser = await launch();
 try {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  const page = await login(browser, url, user, password);
   page.setDefaultTimeout(30_000);
-  await page.goto(`${url}/login`);
-  await page.fill('#login-name', user);
-  await page.fill('#login-password', password);
-  await page.click('button[type=submit]');
-  await page.waitForFunction(() => !location.pathname.startsWith('/login'));
   await page.goto(`${url}/projects/${encodeURIComponent(project)}/label`);
   await page.getByTestId('label-item').waitFor();
   // Each step is timed inside the page: from the key press (a real one,

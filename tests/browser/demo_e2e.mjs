@@ -12,9 +12,8 @@
 //
 // Prints one JSON line with what it did and exits 0, or "demo_e2e: FAIL: ..." and 1.
 import { mkdirSync } from 'node:fs';
-import { deflateSync, crc32 } from 'node:zlib';
 
-import { chromium } from 'playwright-core';
+import { Fail, check, grayPng, launch, login as loginAt } from './lib.mjs';
 
 const [url, adminPassword, viewerPassword, shots] = process.argv.slice(2);
 if (!shots) {
@@ -22,46 +21,11 @@ if (!shots) {
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
-];
-
-class Fail extends Error {}
-function check(cond, what) {
-  if (!cond) throw new Fail(what);
-}
 
 // An 8x8 grayscale PNG, different for each seed (none of them is in the project).
-function png(seed) {
-  const w = 8, h = 8;
-  const raw = Buffer.alloc((w + 1) * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw[y * (w + 1) + 1 + x] = (x * 29 + y * 53 + seed * 101) % 256;
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type), data]);
-    const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td) >>> 0);
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 0;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
+const png = (seed) => grayPng(8, 8, (x, y) => x * 29 + y * 53 + seed * 101);
 
-async function login(browser, name, password) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  await page.goto(url + '/login');
-  await page.fill('#login-name', name);
-  await page.fill('#login-password', password);
-  await page.click('button[type=submit]');
-  await page.waitForFunction(() => !location.pathname.startsWith('/login') || document.querySelector('[data-testid=login-error]'));
-  const error = page.getByTestId('login-error');
-  if (await error.count()) throw new Fail(`login as ${name}: ${await error.innerText()}`);
-  return page;
-}
+const login = (browser, name, password) => loginAt(browser, url, name, password);
 
 async function predictOnPage(page, seed) {
   await page.getByTestId('demo-file').setInputFiles({ name: `in${seed}.png`, mimeType: 'image/png', buffer: png(seed) });
@@ -75,7 +39,7 @@ async function predictOnPage(page, seed) {
 const apiGet = (page, path) => page.evaluate(async (p) => (await fetch(p, { credentials: 'same-origin' })).json(), path);
 
 async function main() {
-  const browser = await chromium.launch({ executablePath: process.env.FSML_CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await launch();
   const done = {};
   try {
     const admin = await login(browser, 'admin', adminPassword);

@@ -13,7 +13,7 @@
 // Prints one JSON line with what it did and exits 0, or "ml_e2e: FAIL: ..." and 1.
 import { mkdirSync } from 'node:fs';
 
-import { chromium } from 'playwright-core';
+import { Fail, check, launch, login } from './lib.mjs';
 
 const [url, adminPassword, shots] = process.argv.slice(2);
 if (!shots) {
@@ -21,25 +21,13 @@ if (!shots) {
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
-];
-
-class Fail extends Error {}
-const check = (ok, message) => { if (!ok) throw new Fail(message); };
 
 async function main() {
-  const browser = await chromium.launch({ executablePath: process.env.FSML_CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await launch();
   const done = {};
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  let page;
   try {
-    page.setDefaultTimeout(20_000);
-    await page.goto(url + '/login');
-    await page.fill('#login-name', 'admin');
-    await page.fill('#login-password', adminPassword);
-    await page.click('button[type=submit]');
-    await page.waitForFunction(() => !location.pathname.startsWith('/login'));
+    page = await login(browser, url, 'admin', adminPassword);
     const api = (path) => page.evaluate(async (p) => (await fetch(p)).json(), path);
 
     // The runs list, and a run with its curves drawn.
@@ -125,7 +113,7 @@ async function main() {
     await page.screenshot({ path: `${shots}/07-eval-compare.png`, fullPage: true });
     console.log(JSON.stringify({ ok: true, ...done }));
   } catch (e) {
-    await page.screenshot({ path: `${shots}/failure.png`, fullPage: true }).catch(() => {});
+    await page?.screenshot({ path: `${shots}/failure.png`, fullPage: true }).catch(() => {});
     throw e;
   } finally {
     await browser.close();
