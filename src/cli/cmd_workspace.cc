@@ -49,7 +49,7 @@ Result<std::optional<ModelVersion>> TrainedOn(MetaStore& meta, const DatasetVers
 // The newest evaluation of `v` on the test split of `data`, if any.
 Result<std::optional<Evaluation>> EvaluatedOn(MetaStore& meta, const ModelVersion& v, const Project& project,
                                               const DatasetVersion& data) {
-  FSML_ASSIGN_OR_RETURN(auto list, ListEvaluations(meta, v.name, 1000));
+  FSML_ASSIGN_OR_RETURN(auto list, ListEvaluations(meta, v.name, 1000, project.name));
   for (auto& e : list)
     if (e.model_number == v.number && e.project_id == project.id && e.version_number == data.number && e.split == "test")
       return std::optional<Evaluation>(std::move(e));

@@ -130,13 +130,18 @@ Result<Evaluation> GetEvaluation(MetaStore& meta, int64_t id) {
   return std::move(found[0]);
 }
 
-Result<std::vector<Evaluation>> ListEvaluations(MetaStore& meta, const std::string& model, size_t limit) {
+Result<std::vector<Evaluation>> ListEvaluations(MetaStore& meta, const std::string& model, size_t limit,
+                                                const std::string& project) {
   SqlParams params;
   std::string where;
-  if (!model.empty()) {
-    where = "WHERE m.name = ? ";
-    params.push_back(model);
-  }
+  auto add = [&](const char* cond, const std::string& value) {
+    if (value.empty()) return;
+    where += where.empty() ? "WHERE " : "AND ";
+    where += cond;
+    params.push_back(value);
+  };
+  add("m.name = ? ", model);
+  add("p.name = ? ", project);
   params.push_back(static_cast<int64_t>(limit));
   return QueryEvaluations(meta, where + "ORDER BY e.id DESC LIMIT ?", params);
 }

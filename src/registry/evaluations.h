@@ -59,8 +59,9 @@ struct NewEvaluation {
 // Stores the predictions object, then the row. Returns the new id.
 Result<int64_t> SaveEvaluation(Workspace& ws, const NewEvaluation& e);
 Result<Evaluation> GetEvaluation(MetaStore& meta, int64_t id);
-// Newest first; `model` empty = all models.
-Result<std::vector<Evaluation>> ListEvaluations(MetaStore& meta, const std::string& model, size_t limit);
+// Newest first; `model` (a model name) and `project` empty = all.
+Result<std::vector<Evaluation>> ListEvaluations(MetaStore& meta, const std::string& model, size_t limit,
+                                                const std::string& project = "");
 
 // The project's acceptance criteria, in order.
 Result<std::vector<std::string>> GetRequirements(MetaStore& meta, int64_t project_id);

@@ -18,7 +18,7 @@ const char* OpenApiDocument() { return kOpenApiJson; }
 
 ServeApp::ServeApp(Workspace& ws, ServeOptions options)
     : ws_(ws), options_(std::move(options)), access_(ws.meta(), options_.access), web_(ws, access_, options_.web), runs_(ws),
-      evals_(ws, EvalApiOptions{.labeling = options_.web.labeling}) {
+      evals_(ws, web_.labeling(), EvalApiOptions{}) {
   metrics_.DefineCounter("fsml_http_requests_total", "HTTP requests by route and status code.");
   metrics_.DefineHistogram("fsml_http_request_seconds", "HTTP request latency by route, first byte in to last byte out.",
                            {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10});

@@ -297,6 +297,16 @@ Result<PredictionIndex::Selection> SelectionFrom(const PredictionIndex& x, const
   return s;
 }
 
+// A page of items from a query's offset (default 0) and limit (default 48, at most kMaxPage).
+struct ItemPage {
+  int64_t offset = 0, limit = 0;
+};
+Result<ItemPage> PageFrom(const std::map<std::string, std::string>& q) {
+  FSML_ASSIGN_OR_RETURN(int64_t offset, IntParam(q, "offset", 0, 0, INT64_C(1) << 40));
+  FSML_ASSIGN_OR_RETURN(int64_t limit, IntParam(q, "limit", 48, 1, kMaxPage));
+  return ItemPage{offset, limit};
+}
+
 Result<bool> AscendingFrom(const std::map<std::string, std::string>& q) {
   auto it = q.find("sort");
   if (it == q.end() || it->second.empty() || it->second == "-confidence") return false;
@@ -325,8 +335,8 @@ json EvalJobToJson(const EvalJob& j) {
 
 // ---- EvalApi --------------------------------------------------------------------------
 
-EvalApi::EvalApi(Workspace& ws, EvalApiOptions options)
-    : ws_(ws), options_(std::move(options)), labeling_(ws, options_.labeling), cache_(options_.cache_bytes) {}
+EvalApi::EvalApi(Workspace& ws, LabelingService& labeling, EvalApiOptions options)
+    : ws_(ws), options_(std::move(options)), labeling_(labeling), cache_(options_.cache_bytes) {}
 
 EvalApi::~EvalApi() { Stop(); }
 
@@ -488,8 +498,8 @@ Result<Response> EvalApi::CompareResponse(const Request& req) {
   if (!q.count("a") || !q.count("b")) return Err(InvalidArgument("give two evaluation ids: ?a=ID&b=ID"));
   FSML_ASSIGN_OR_RETURN(int64_t a_id, EvaluationId(q["a"], "a"));
   FSML_ASSIGN_OR_RETURN(int64_t b_id, EvaluationId(q["b"], "b"));
-  FSML_ASSIGN_OR_RETURN(int64_t offset, IntParam(q, "offset", 0, 0, INT64_C(1) << 40));
-  FSML_ASSIGN_OR_RETURN(int64_t limit, IntParam(q, "limit", 48, 1, kMaxPage));
+  FSML_ASSIGN_OR_RETURN(ItemPage page_of, PageFrom(q));
+  int64_t offset = page_of.offset, limit = page_of.limit;
   std::string kind = q.count("kind") ? q["kind"] : "";
   if (!kind.empty() && kind != "fixed" && kind != "broken")
     return Err(InvalidArgument("kind must be fixed or broken, not '" + Cut(kind, 40) + "'"));
@@ -608,12 +618,10 @@ void EvalApi::AddRoutes(http::Router& router) {
                   FSML_ASSIGN_OR_RETURN(int64_t limit, IntParam(q, "limit", 100, 1, 1000));
                   std::string model = q.count("model") ? q["model"] : "", project = q.count("project") ? q["project"] : "";
                   if (model.size() > 200 || project.size() > 200) return Err(InvalidArgument("model and project are names of at most 200 bytes"));
-                  FSML_ASSIGN_OR_RETURN(auto evals, ListEvaluations(ws_.meta(), model, project.empty() ? static_cast<size_t>(limit) : 10000));
+                  FSML_ASSIGN_OR_RETURN(auto evals, ListEvaluations(ws_.meta(), model, static_cast<size_t>(limit), project));
                   RequirementsOf reqs(ws_.meta());
                   json out = json::array();
                   for (const auto& e : evals) {
-                    if (!project.empty() && e.project != project) continue;
-                    if (out.size() >= static_cast<size_t>(limit)) break;
                     FSML_ASSIGN_OR_RETURN(auto r, reqs.Check(e));
                     out.push_back(Summary(e, r));
                   }
@@ -697,8 +705,8 @@ void EvalApi::AddRoutes(http::Router& router) {
                 Answer(reply, [&]() -> Result<Response> {
                   FSML_ASSIGN_OR_RETURN(int64_t id, EvaluationId(req.params["id"]));
                   FSML_ASSIGN_OR_RETURN(auto q, http::ParseQuery(req.query));
-                  FSML_ASSIGN_OR_RETURN(int64_t offset, IntParam(q, "offset", 0, 0, INT64_C(1) << 40));
-                  FSML_ASSIGN_OR_RETURN(int64_t limit, IntParam(q, "limit", 48, 1, kMaxPage));
+                  FSML_ASSIGN_OR_RETURN(ItemPage page_of, PageFrom(q));
+                  int64_t offset = page_of.offset, limit = page_of.limit;
                   FSML_ASSIGN_OR_RETURN(bool ascending, AscendingFrom(q));
                   FSML_ASSIGN_OR_RETURN(auto x, Index(id));
                   FSML_ASSIGN_OR_RETURN(auto sel, SelectionFrom(*x, q));
@@ -720,8 +728,8 @@ void EvalApi::AddRoutes(http::Router& router) {
                 Answer(reply, [&]() -> Result<Response> {
                   FSML_ASSIGN_OR_RETURN(int64_t id, EvaluationId(req.params["id"]));
                   FSML_ASSIGN_OR_RETURN(auto q, http::ParseQuery(req.query));
-                  FSML_ASSIGN_OR_RETURN(int64_t offset, IntParam(q, "offset", 0, 0, INT64_C(1) << 40));
-                  FSML_ASSIGN_OR_RETURN(int64_t limit, IntParam(q, "limit", 48, 1, kMaxPage));
+                  FSML_ASSIGN_OR_RETURN(ItemPage page_of, PageFrom(q));
+                  int64_t offset = page_of.offset, limit = page_of.limit;
                   FSML_ASSIGN_OR_RETURN(auto x, Index(id));
                   PredictionIndex::Selection sel;
                   sel.mistakes_only = true;
@@ -734,8 +742,8 @@ void EvalApi::AddRoutes(http::Router& router) {
                 Answer(reply, [&]() -> Result<Response> {
                   FSML_ASSIGN_OR_RETURN(int64_t id, EvaluationId(req.params["id"]));
                   FSML_ASSIGN_OR_RETURN(auto q, http::ParseQuery(req.query));
-                  FSML_ASSIGN_OR_RETURN(int64_t offset, IntParam(q, "offset", 0, 0, INT64_C(1) << 40));
-                  FSML_ASSIGN_OR_RETURN(int64_t limit, IntParam(q, "limit", 48, 1, kMaxPage));
+                  FSML_ASSIGN_OR_RETURN(ItemPage page_of, PageFrom(q));
+                  int64_t offset = page_of.offset, limit = page_of.limit;
                   FSML_ASSIGN_OR_RETURN(auto x, Index(id));
                   const json& issues = x->evaluation().label_issues;
                   json items = json::array();

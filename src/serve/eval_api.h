@@ -136,12 +136,13 @@ nlohmann::json EvalJobToJson(const EvalJob& j);
 struct EvalApiOptions {
   size_t cache_bytes = size_t{1} << 30;  // decoded predictions kept in memory
   int threads = 0;                       // LibTorch threads for evaluations (0: all cores)
-  LabelingOptions labeling;
 };
 
 class EvalApi {
  public:
-  EvalApi(Workspace& ws, EvalApiOptions options);
+  // `labeling` is the server's labeling service (WebApi's), which items
+  // sent to review or accepted go through; it must outlive this.
+  EvalApi(Workspace& ws, LabelingService& labeling, EvalApiOptions options);
   ~EvalApi();  // Stop()s
   EvalApi(const EvalApi&) = delete;
   EvalApi& operator=(const EvalApi&) = delete;
@@ -174,7 +175,7 @@ class EvalApi {
 
   Workspace& ws_;
   EvalApiOptions options_;
-  LabelingService labeling_;
+  LabelingService& labeling_;
   PredictionCache cache_;
 
   std::mutex compare_mu_;

@@ -33,6 +33,8 @@ class WebApi {
   // learning) and retraining. Stop() is idempotent.
   void Start();
   void Stop();
+  // The labeling queues, for the other APIs that send items to review.
+  LabelingService& labeling() { return labeling_; }
 
  private:
   void AddAuthRoutes(http::Router& router);

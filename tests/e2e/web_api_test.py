@@ -122,6 +122,20 @@ def ensure_user(server, name, role, password="password-" + "x" * 4):
     return c
 
 
+def labeled_zip(labels, train, test, seed=lambda label_index, n: n):
+    """`train` + `test` 8x8 PNGs per label, foldered as split/label/file (what
+    the upload importer reads as labels and splits); `seed` picks each image."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        n = 0
+        for li, label in enumerate(labels):
+            for split, count in (("train", train), ("test", test)):
+                for _ in range(count):
+                    n += 1
+                    z.writestr(f"{split}/{label}/img{n:03d}.png", png(8, 8, seed(li, n)))
+    return buf.getvalue()
+
+
 def make_image_project(server, name, n, overlap=1):
     a = admin(server)
     r = a.req("POST", "/api/v1/projects", json={"name": name, "task_type": "image-classification", "overlap": overlap,

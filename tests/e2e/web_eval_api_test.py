@@ -7,48 +7,18 @@ well under a minute.
 
 Environment (set by tests/e2e/CMakeLists.txt): FSML_BIN, the fsml binary.
 """
-import io
 import os
 import subprocess
 import sys
 import time
-import zipfile
 
 import pytest
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from web_api_test import ADMIN_PASSWORD, RANK, ROLES, Client, Server, fsml_bin, png  # noqa: E402
+from web_api_test import RANK, ROLES, Server, admin, ensure_user, fsml_bin, labeled_zip  # noqa: E402
 
 LABELS = ["cat", "dog", "bird"]
-
-
-def admin(server):
-    c = Client(server.url)
-    assert c.login("admin", ADMIN_PASSWORD).status_code == 200
-    return c
-
-
-def user(server, name, role):
-    a = admin(server)
-    r = a.req("POST", "/api/v1/users", json={"name": name, "role": role, "password": "password-xxxx"})
-    assert r.status_code in (201, 409), r.text
-    c = Client(server.url)
-    assert c.login(name, "password-xxxx").status_code == 200
-    return c
-
-
-def labeled_zip():
-    """3 labels x (12 train + 6 test) images, foldered by split and label."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        n = 0
-        for li, label in enumerate(LABELS):
-            for split, count in (("train", 12), ("test", 6)):
-                for i in range(count):
-                    n += 1
-                    z.writestr(f"{split}/{label}/img{n:03d}.png", png(8, 8, n))  # distinct seeds: distinct images
-    return buf.getvalue()
 
 
 def poll_job(c, job_id):
@@ -69,7 +39,7 @@ def world(tmp_path_factory):
     a = admin(s)
     r = a.req("POST", "/api/v1/projects", json={"name": "zoo", "task_type": "image-classification", "labels": LABELS})
     assert r.status_code == 201, r.text
-    r = a.req("POST", "/api/v1/projects/zoo/imports", files=[("file", ("zoo.zip", labeled_zip(), "application/zip"))])
+    r = a.req("POST", "/api/v1/projects/zoo/imports", files=[("file", ("zoo.zip", labeled_zip(LABELS, 12, 6), "application/zip"))])
     assert r.status_code == 201, r.text
     assert a.req("POST", "/api/v1/projects/zoo/versions", json={"message": "all"}).status_code == 201
     for run, seed in ((1, 1), (2, 7)):
@@ -77,7 +47,7 @@ def world(tmp_path_factory):
                         str(seed)], cwd=root / "ws", check=True, capture_output=True)
         subprocess.run([fsml_bin(), "-q", "models", "register", str(run), "--name", "zoo"], cwd=root / "ws", check=True,
                        capture_output=True)
-    clients = {role: user(s, f"e-{role}", role) for role in ROLES}
+    clients = {role: ensure_user(s, f"e-{role}", role) for role in ROLES}
     evals = []
     for model in ("zoo/1", "zoo/2"):
         r = clients["reviewer"].req("POST", "/api/v1/evaluations", json={"model": model, "data": "zoo@v1", "split": "test"})

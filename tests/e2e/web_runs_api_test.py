@@ -7,46 +7,18 @@ every new route (sessions with and without CSRF) and bad input.
 
 Environment (set by tests/e2e/CMakeLists.txt): FSML_BIN, the fsml binary.
 """
-import io
 import os
 import subprocess
 import sys
 import time
-import zipfile
 
 import pytest
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from web_api_test import ADMIN_PASSWORD, RANK, ROLES, Client, Server, fsml_bin, png  # noqa: E402
+from web_api_test import RANK, ROLES, Server, admin, ensure_user, fsml_bin, labeled_zip  # noqa: E402
 
 LABELS = ["cat", "dog"]
-
-
-def login(server, name, role=None):
-    if role is None:
-        c = Client(server.url)
-        assert c.login("admin", ADMIN_PASSWORD).status_code == 200
-        return c
-    a = login(server, "admin")
-    r = a.req("POST", "/api/v1/users", json={"name": name, "role": role, "password": "password-xxxx"})
-    assert r.status_code in (201, 409), r.text
-    c = Client(server.url)
-    assert c.login(name, "password-xxxx").status_code == 200
-    return c
-
-
-def labeled_zip():
-    """2 labels x (12 train + 4 test) images, foldered by split and label."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        n = 0
-        for li, label in enumerate(LABELS):
-            for split, count in (("train", 12), ("test", 4)):
-                for i in range(count):
-                    n += 1
-                    z.writestr(f"{split}/{label}/img{n:03d}.png", png(8, 8, li * 1000 + n))
-    return buf.getvalue()
 
 
 def wait_for_run(c, run_id):
@@ -65,15 +37,15 @@ def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("runsweb")
     subprocess.run([fsml_bin(), "-q", "init", str(root / "ws")], check=True)
     s = Server(root).start()
-    a = login(s, "admin")
+    a = admin(s)
     r = a.req("POST", "/api/v1/projects", json={"name": "zoo", "task_type": "image-classification", "labels": LABELS})
     assert r.status_code == 201, r.text
-    r = a.req("POST", "/api/v1/projects/zoo/imports", files=[("file", ("zoo.zip", labeled_zip(), "application/zip"))])
+    r = a.req("POST", "/api/v1/projects/zoo/imports", files=[("file", ("zoo.zip", labeled_zip(LABELS, 12, 4, seed=lambda li, n: li * 1000 + n), "application/zip"))])
     assert r.status_code == 201, r.text
     assert a.req("POST", "/api/v1/projects/zoo/versions", json={"message": "all"}).status_code == 201
     r = a.req("POST", "/api/v1/projects", json={"name": "notes", "task_type": "text-classification", "labels": ["a", "b"]})
     assert r.status_code == 201, r.text
-    clients = {role: login(s, f"r-{role}", role) for role in ROLES}
+    clients = {role: ensure_user(s, f"r-{role}", role) for role in ROLES}
 
     # A training from the API: 202 once the run exists, then watched to its end.
     r = clients["reviewer"].req("POST", "/api/v1/runs", json={

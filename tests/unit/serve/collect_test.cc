@@ -14,6 +14,7 @@
 #include "core/sha256.h"
 #include "data/import.h"
 #include "data/versions.h"
+#include "ml/inference.h"
 #include "ml/train.h"
 #include "registry/models.h"
 #include "registry/runs.h"
@@ -74,22 +75,7 @@ class CollectTest : public test::WorkspaceTest {
     auto trained = (*ml)->Train(*ws_, project_, *version, opt);
     EXPECT_TRUE(trained) << trained.error().ToString();
     if (!trained) return {};
-    auto run = GetRun(meta(), trained->run_id);
-    EXPECT_TRUE(run) << run.error().ToString();
-    auto checkpoint = ws_->blobs().Get(run->checkpoint_key);
-    EXPECT_TRUE(checkpoint) << checkpoint.error().ToString();
-    auto weights = (*ml)->WeightsFromCheckpoint(run->spec, *checkpoint, "test checkpoint");
-    EXPECT_TRUE(weights) << weights.error().ToString();
-    RegisterRequest req;
-    req.name = "shirts";
-    req.run_id = run->id;
-    req.epoch = *run->checkpoint_epoch;
-    req.spec = run->spec;
-    req.spec["training"] = run->params;
-    req.weights = *weights;
-    req.metrics = json::object();
-    req.user = "tester";
-    auto v = RegisterModelVersion(*ws_, req);
+    auto v = RegisterRunCheckpoint(*ws_, {trained->run_id, 0, "shirts", "", "tester"});
     EXPECT_TRUE(v) << v.error().ToString();
     return v ? *v : ModelVersion{};
   }

@@ -3,16 +3,8 @@
 // base64 so that the session's CSRF header and retry go with it.
 
 import { enc, get, post } from './client';
+import type { ModelSummary } from './runs';
 import type { Project } from './types';
-
-export interface ModelSummary {
-  name: string;
-  project: string;
-  versions: number;
-  latest: number;
-  aliases: Record<string, number>;
-  updated_at: string;
-}
 
 export interface ModelsResponse {
   models: ModelSummary[];

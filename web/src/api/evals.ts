@@ -200,9 +200,4 @@ export const evals = {
     post<{ project: string; count: number }>(`/evaluations/${id}/accept`, { items }),
   compare: (a: number, b: number, q: { kind?: 'fixed' | 'broken'; offset?: number; limit?: number } = {}) =>
     get<Comparison>(`/evaluations/compare${query({ a, b, ...q })}`),
-  models: () =>
-    get<{ models: { name: string; project: string; versions: number; latest: number; aliases: Record<string, number> }[] }>(
-      '/models',
-    ),
-  versions: (project: string) => get<{ versions: { number: number; ref: string; items: number }[] }>(`/projects/${enc(project)}/versions`),
 };

@@ -1,7 +1,7 @@
 // Small pieces shared by the pages.
 
-import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import type { ComponentChildren, Ref } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { contentUrl } from '../api/client';
 import type { Label } from '../api/types';
 import { keyOf } from '../lib/hotkeys';
@@ -211,5 +211,44 @@ export function LabelButton(props: {
       {key && <kbd>[{key}]</kbd>} {l.name}
       {props.children}
     </button>
+  );
+}
+
+// A box that takes dropped files, with a labelled "choose" button for the
+// keyboard; `onFiles` gets what was dropped or chosen.
+export function DropZone(props: {
+  testId: string;
+  inputId: string;
+  prompt: string;
+  choose: string;
+  accept: string;
+  multiple?: boolean;
+  inputTestId?: string;
+  inputRef?: Ref<HTMLInputElement>;
+  onFiles: (files: FileList | null) => void;
+}) {
+  const [dragging, setDragging] = useState(false);
+  return (
+    <div
+      class={'dropzone' + (dragging ? ' dragging' : '')}
+      data-testid={props.testId}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => {
+        e.preventDefault();
+        setDragging(false);
+        props.onFiles(e.dataTransfer?.files ?? null);
+      }}
+    >
+      <p>{props.prompt}</p>
+      <label class="button secondary" for={props.inputId}>
+        {props.choose}
+      </label>
+      <input id={props.inputId} ref={props.inputRef} class="visually-hidden-input" type="file" multiple={props.multiple}
+        accept={props.accept} data-testid={props.inputTestId} onChange={(e) => props.onFiles(e.currentTarget.files)} />
+    </div>
   );
 }

@@ -8,7 +8,7 @@ import { errorMessage } from '../api/client';
 import { demo as demoApi, refModel, refPath } from '../api/demo';
 import type { ModelsResponse, Prediction } from '../api/demo';
 import type { Project } from '../api/types';
-import { ErrorBox, Loading, PageTitle, useTitle } from '../components/common';
+import { DropZone, ErrorBox, Loading, PageTitle, useTitle } from '../components/common';
 import { announce } from '../lib/announce';
 import { navigate } from '../lib/router';
 import './demo.css';
@@ -90,7 +90,6 @@ function ImageDemo({ modelRef }: { modelRef: string }) {
   const [result, setResult] = useState<(Prediction & { ms: number }) | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [dragging, setDragging] = useState(false);
   const seq = useRef(0);
 
   const run = async (image: Blob) => {
@@ -150,27 +149,8 @@ function ImageDemo({ modelRef }: { modelRef: string }) {
     <div class="demo-layout">
       <section class="card" aria-labelledby="demo-input-title">
         <h2 id="demo-input-title">Image</h2>
-        <div
-          class={'dropzone' + (dragging ? ' dragging' : '')}
-          data-testid="demo-dropzone"
-          onDragOver={(e) => {
-            e.preventDefault();
-            setDragging(true);
-          }}
-          onDragLeave={() => setDragging(false)}
-          onDrop={(e) => {
-            e.preventDefault();
-            setDragging(false);
-            take(e.dataTransfer?.files?.[0]);
-          }}
-        >
-          <p>Drop an image here, paste one (Ctrl+V), or</p>
-          <label class="button secondary" for="demo-file">
-            Choose an image
-          </label>
-          <input id="demo-file" class="visually-hidden-input" type="file" accept="image/png,image/jpeg"
-            data-testid="demo-file" onChange={(e) => take(e.currentTarget.files?.[0])} />
-        </div>
+        <DropZone testId="demo-dropzone" inputId="demo-file" inputTestId="demo-file" prompt="Drop an image here, paste one (Ctrl+V), or"
+          choose="Choose an image" accept="image/png,image/jpeg" onFiles={(files) => take(files?.[0])} />
         <div class="demo-preview-box">
           {preview ? <img class="demo-preview" src={preview} alt="The image sent to the model" data-testid="demo-preview" />
             : <p class="muted">No image yet.</p>}

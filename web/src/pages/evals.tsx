@@ -5,6 +5,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorMessage } from '../api/client';
 import { evals, type EvalJob, type EvalSummary } from '../api/evals';
+import { versions as versionsApi } from '../api/endpoints';
+import { registry } from '../api/runs';
 import { ErrorBox, Loading, PageTitle, useTitle } from '../components/common';
 import { announce } from '../lib/announce';
 import { formatTime } from '../lib/format';
@@ -52,8 +54,8 @@ function NewEvaluation({ onStarted }: { onStarted: (job: EvalJob) => void }) {
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
-    evals
-      .models()
+    registry
+      .list()
       .then((r) => {
         const refs: { ref: string; project: string }[] = [];
         for (const m of r.models) {
@@ -68,8 +70,8 @@ function NewEvaluation({ onStarted }: { onStarted: (job: EvalJob) => void }) {
   const project = models?.find((m) => m.ref === model)?.project ?? '';
   useEffect(() => {
     if (!project) return;
-    evals
-      .versions(project)
+    versionsApi
+      .list(project)
       .then((r) => {
         setVersions(r.versions);
         setData('');

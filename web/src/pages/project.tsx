@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorMessage } from '../api/client';
 import { projects as projectsApi } from '../api/endpoints';
 import type { ImportResult, Project, ProjectDetail } from '../api/types';
-import { ErrorBox, Loading, PageTitle, ProgressBar, ProjectCrumbs, Swatch, Tabs, useTitle } from '../components/common';
+import { DropZone, ErrorBox, Loading, PageTitle, ProgressBar, ProjectCrumbs, Swatch, Tabs, useTitle } from '../components/common';
 import { GuidelinesEditor, type LabelRow, LabelsEditor, rowsToSpecs, toRows } from '../components/editors';
 import { announce } from '../lib/announce';
 import { count, percent } from '../lib/format';
@@ -150,7 +150,6 @@ function sumResults(a: ImportResult, b: ImportResult): ImportResult {
 
 function ImportPanel({ project, onDone }: { project: Project; onDone: () => void }) {
   const [files, setFiles] = useState<File[]>([]);
-  const [dragging, setDragging] = useState(false);
   const [progress, setProgress] = useState<number | null>(null);
   const [result, setResult] = useState<ImportResult | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -210,27 +209,8 @@ function ImportPanel({ project, onDone }: { project: Project; onDone: () => void
           ? '.txt files (one item each) or a .jsonl file.'
           : 'Images (.png, .jpg), or one .zip of images, optionally in folders named after labels.'}
       </p>
-      <div
-        class={'dropzone' + (dragging ? ' dragging' : '')}
-        data-testid="import-dropzone"
-        onDragOver={(e) => {
-          e.preventDefault();
-          setDragging(true);
-        }}
-        onDragLeave={() => setDragging(false)}
-        onDrop={(e) => {
-          e.preventDefault();
-          setDragging(false);
-          pick(e.dataTransfer?.files ?? null);
-        }}
-      >
-        <p>Drop files here, or</p>
-        <label class="button secondary" for="import-files">
-          Choose files
-        </label>
-        <input id="import-files" ref={input} class="visually-hidden-input" type="file" multiple accept={accept}
-          onChange={(e) => pick(e.currentTarget.files)} />
-      </div>
+      <DropZone testId="import-dropzone" inputId="import-files" inputRef={input} prompt="Drop files here, or" choose="Choose files"
+        accept={accept} multiple onFiles={pick} />
       {files.length > 0 && (
         <p data-testid="import-selection">
           {count(files.length, 'file')} selected ({(bytes / 1048576).toFixed(1)} MiB)
